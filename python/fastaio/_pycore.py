@@ -1,0 +1,420 @@
+"""fastaio's core in pure Python.
+
+This module is the executable specification of the compiled core
+(``fastaio._core``): every name the compiled module exports exists here with
+the same behaviour, and the test-suite runs against both.  It is also what
+fastaio uses where the compiled core is missing or disabled
+(``FASTAIO_NO_EXTENSIONS=1``, non-CPython interpreters).
+
+Semantics follow CPython 3.14's asyncio on every supported version, with the
+eager-start bugs of CPython 3.12-3.15 fixed:
+
+* a task starts eagerly only on the thread that runs its loop (gh-155338);
+* ``context=`` must be a ``contextvars.Context`` (TypeError otherwise), and a
+  context that is already entered makes the task start lazily instead of
+  breaking the loop (gh-157301);
+* a task created while an exception is being handled starts lazily, so its
+  first step never sees the creator's exception (gh-155575);
+* eager creations nest at most ``MAX_EAGER_DEPTH`` deep; deeper ones start
+  lazily instead of exhausting the C stack;
+* the name is set before the first step (gh-128308, gh-143173);
+* ``get_coro()`` returns None after an eager start completed the task, and
+  never crashes (gh-122332).
+"""
+import asyncio
+import contextvars
+import enum
+import heapq
+import sys
+import threading
+from asyncio import events, futures, tasks
+
+from . import _compat
+
+__all__ = (
+    "MAX_EAGER_DEPTH",
+    "Barrier",
+    "BrokenBarrierError",
+    "Task",
+    "create_eager_task_factory",
+    "current_task",
+    "eager_task_factory",
+    "is_fastaio_factory",
+)
+
+#: Eager creations nested deeper than this start lazily (see module doc).
+MAX_EAGER_DEPTH = 100
+
+BrokenBarrierError = _compat.BrokenBarrierError
+
+_Context = contextvars.Context
+_get_running_loop = events._get_running_loop
+
+
+class _ThreadState(threading.local):
+    depth = 0          # eager first steps currently on this thread's stack
+
+
+_tstate = _ThreadState()
+
+
+def _noop():
+    pass
+
+
+def _check_context(context):
+    if context is not None and type(context) is not _Context:
+        raise TypeError(
+            "context must be a contextvars.Context or None, not "
+            f"{type(context).__name__}")
+
+
+def _may_start_eagerly(loop, context):
+    """True when a task of ``loop`` may run its first step right now.
+
+    ``context`` has already passed ``_check_context``.
+    """
+    if _get_running_loop() is not loop:
+        return False                       # another thread, or loop idle
+    if _tstate.depth >= MAX_EAGER_DEPTH:
+        return False
+    if sys.exc_info()[1] is not None:
+        return False                       # never leak the handled exception
+    if context is not None:
+        try:
+            context.run(_noop)
+        except RuntimeError:               # entered somewhere up the stack
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# current_task
+
+if _compat.PY312:
+    # Already implemented in C by CPython (gh-100344).
+    current_task = asyncio.current_task
+else:
+    _current_tasks = tasks._current_tasks
+
+    def current_task(loop=None):
+        """Return the task running on ``loop`` (default: the running loop)."""
+        if loop is None:
+            loop = events.get_running_loop()
+        return _current_tasks.get(loop)
+
+
+# --------------------------------------------------------------------------
+# Task
+
+if _compat.PY312 and not _compat.GET_CORO_CRASHES:
+    Task = asyncio.Task
+
+elif _compat.PY312:
+
+    class Task(asyncio.Task):
+        """``asyncio.Task`` whose ``get_coro()`` is safe after an eager start
+        completed the task (CPython 3.12.0-3.12.4 crash there, gh-122332)."""
+
+        _fastaio_done_eagerly = False
+
+        def __init__(self, coro, *, eager_start=False, **kwargs):
+            super().__init__(coro, eager_start=eager_start, **kwargs)
+            if eager_start and super().done():
+                self._fastaio_done_eagerly = True
+
+        def get_coro(self):
+            if self._fastaio_done_eagerly:
+                return None
+            return super().get_coro()
+
+else:
+    _PyFuture = futures._PyFuture
+    _register_task = tasks._register_task
+    _next_task_number = tasks._task_name_counter
+
+    class Task(tasks._PyTask):
+        """A Task with CPython 3.14's interface on Python 3.9-3.11.
+
+        Adds ``eager_start``, ``context`` (3.9, 3.10), ``get_context()``
+        (3.9, 3.10) and ``cancelling()``/``uncancel()`` with 3.13+
+        semantics.  It steps through the interpreter's own Task machinery,
+        so ``asyncio.current_task()`` and ``asyncio.all_tasks()`` see it.
+        """
+
+        _num_cancels_requested = 0
+        _done_eagerly = False
+
+        def __init__(self, coro, *, loop=None, name=None, context=None,
+                     eager_start=False):
+            _PyFuture.__init__(self, loop=loop)
+            if self._source_traceback:
+                del self._source_traceback[-1]
+            if not asyncio.iscoroutine(coro):
+                self._log_destroy_pending = False
+                raise TypeError(f"a coroutine was expected, got {coro!r}")
+            try:
+                _check_context(context)
+            except TypeError:
+                self._log_destroy_pending = False
+                raise
+            self._name = (f"Task-{_next_task_number()}" if name is None
+                          else str(name))
+            self._must_cancel = False
+            self._fut_waiter = None
+            self._coro = coro
+            self._context = (contextvars.copy_context() if context is None
+                             else context)
+            if eager_start and _may_start_eagerly(self._loop, context):
+                self._start_now()
+            else:
+                self._loop.call_soon(self._Task__step, context=self._context)
+                _register_task(self)
+
+        def __del__(self):
+            if self._loop is not None:     # __init__ got as far as the loop
+                super().__del__()
+
+        def _start_now(self):
+            loop = self._loop
+            # The step enters this task itself; the creator steps aside.
+            creator = _current_tasks.pop(loop, None)
+            _register_task(self)
+            _tstate.depth += 1
+            try:
+                self._context.run(self._Task__step)
+            finally:
+                _tstate.depth -= 1
+                if creator is not None:
+                    _current_tasks[loop] = creator
+            if self.done():
+                self._done_eagerly = True
+
+        def get_coro(self):
+            return None if self._done_eagerly else self._coro
+
+        def get_context(self):
+            return self._context
+
+        def cancel(self, msg=None):
+            self._log_traceback = False
+            if self.done():
+                return False
+            self._num_cancels_requested += 1
+            waiter = self._fut_waiter
+            if waiter is not None and waiter.cancel(msg=msg):
+                return True
+            self._must_cancel = True
+            self._cancel_message = msg
+            return True
+
+        def cancelling(self):
+            return self._num_cancels_requested
+
+        def uncancel(self):
+            if self._num_cancels_requested > 0:
+                self._num_cancels_requested -= 1
+                if self._num_cancels_requested == 0:
+                    self._must_cancel = False
+            return self._num_cancels_requested
+
+
+# --------------------------------------------------------------------------
+# eager task factory
+
+def is_fastaio_factory(factory):
+    """True if ``factory`` is a task factory made by fastaio."""
+    return getattr(factory, "_fastaio_task_constructor", None) is not None
+
+
+def create_eager_task_factory(custom_task_constructor):
+    """Return a task factory that starts tasks eagerly.
+
+    The factory takes ``(loop, coro, *, name=None, context=None,
+    eager_start=None, **kwargs)`` on every Python version; ``eager_start``
+    None means eager.  Other keyword arguments go to
+    ``custom_task_constructor``, which must accept ``loop``, ``name``,
+    ``context`` and ``eager_start`` keywords.
+    """
+    if not callable(custom_task_constructor):
+        raise TypeError("custom_task_constructor must be callable, not "
+                        f"{type(custom_task_constructor).__name__}")
+    if (not _compat.PY312 and isinstance(custom_task_constructor, type)
+            and not issubclass(custom_task_constructor, Task)):
+        raise TypeError(
+            f"{custom_task_constructor.__qualname__} cannot start eagerly on "
+            f"Python {sys.version_info[0]}.{sys.version_info[1]}; use "
+            "fastaio.Task or a subclass of it")
+    ctor = custom_task_constructor
+
+    if _compat.PY312:
+        def factory(loop, coro, *, name=None, context=None, eager_start=None,
+                    **kwargs):
+            _check_context(context)
+            if eager_start is None or eager_start:
+                if _may_start_eagerly(loop, context):
+                    _tstate.depth += 1
+                    try:
+                        return ctor(coro, loop=loop, name=name,
+                                    context=context, eager_start=True,
+                                    **kwargs)
+                    finally:
+                        _tstate.depth -= 1
+                if not loop.is_running():
+                    # As asyncio's factory: the constructor is asked for an
+                    # eager start and, the loop being idle, starts lazily.
+                    return ctor(coro, loop=loop, name=name, context=context,
+                                eager_start=True, **kwargs)
+            return ctor(coro, loop=loop, name=name, context=context,
+                        eager_start=False, **kwargs)
+    else:
+        # fastaio.Task decides (and checks) eagerness itself.
+        def factory(loop, coro, *, name=None, context=None, eager_start=None,
+                    **kwargs):
+            return ctor(coro, loop=loop, name=name, context=context,
+                        eager_start=eager_start is None or bool(eager_start),
+                        **kwargs)
+
+    factory._fastaio_task_constructor = ctor
+    factory.__qualname__ = factory.__name__ = "eager_task_factory"
+    return factory
+
+
+eager_task_factory = create_eager_task_factory(Task)
+
+
+# --------------------------------------------------------------------------
+# Barrier
+
+class _BarrierState(enum.Enum):
+    FILLING = "filling"
+    DRAINING = "draining"
+    RESETTING = "resetting"
+    BROKEN = "broken"
+
+
+class Barrier:
+    """asyncio.Barrier with CPython 3.14's behaviour on every version.
+
+    One difference on purpose: arrival indices are unique within a round even
+    when a waiter is cancelled before the barrier trips (gh-155233): a new
+    arrival takes the lowest index a cancelled waiter gave back.
+    """
+
+    def __init__(self, parties):
+        if parties < 1:
+            raise ValueError("parties must be >= 1")
+        self._parties = parties
+        self._cond_obj = None
+        self._state = _BarrierState.FILLING
+        self._count = 0          # tasks inside wait() past the entry gate
+        self._next_index = 0     # next never-used index of this round
+        self._free = []          # heap of indices given back by cancellation
+
+    @property
+    def _cond(self):
+        # Built on first use: on 3.9 a Condition binds to a loop when created.
+        cond = self._cond_obj
+        if cond is None:
+            cond = self._cond_obj = asyncio.Condition()
+        return cond
+
+    def __repr__(self):
+        if self.broken:
+            extra = "broken"
+        else:
+            extra = (f"{self._state.value}, "
+                     f"waiters:{self.n_waiting}/{self.parties}")
+        return (f"<{type(self).__module__}.{type(self).__qualname__} "
+                f"object at {id(self):#x} [{extra}]>")
+
+    async def __aenter__(self):
+        return await self.wait()
+
+    async def __aexit__(self, *exc_info):
+        return None
+
+    async def wait(self):
+        """Wait until ``parties`` tasks wait; return this task's index."""
+        cond = self._cond
+        async with cond:
+            await cond.wait_for(self._accepting)
+            if self._state is _BarrierState.BROKEN:
+                raise BrokenBarrierError("Barrier aborted")
+            if self._free:
+                index = heapq.heappop(self._free)
+            else:
+                index = self._next_index
+                self._next_index += 1
+            self._count += 1
+            released = False
+            try:
+                if self._count == self._parties:
+                    self._state = _BarrierState.DRAINING
+                    cond.notify_all()
+                else:
+                    await cond.wait_for(self._tripped_or_failed)
+                    if self._state in (_BarrierState.BROKEN,
+                                       _BarrierState.RESETTING):
+                        raise BrokenBarrierError("Abort or reset of barrier")
+                released = True
+                return index
+            finally:
+                self._count -= 1
+                if not released and self._state is _BarrierState.FILLING:
+                    heapq.heappush(self._free, index)
+                self._leave()
+
+    def _accepting(self):
+        return self._state not in (_BarrierState.DRAINING,
+                                   _BarrierState.RESETTING)
+
+    def _tripped_or_failed(self):
+        return self._state is not _BarrierState.FILLING
+
+    def _leave(self):
+        if self._count == 0:
+            if self._state in (_BarrierState.RESETTING,
+                               _BarrierState.DRAINING):
+                self._state = _BarrierState.FILLING
+            self._new_round()
+            self._cond.notify_all()
+
+    def _new_round(self):
+        self._next_index = 0
+        self._free.clear()
+
+    async def reset(self):
+        """Return the barrier to the empty state; waiters get
+        BrokenBarrierError."""
+        cond = self._cond
+        async with cond:
+            if self._count > 0:
+                if self._state is not _BarrierState.RESETTING:
+                    self._state = _BarrierState.RESETTING
+            else:
+                self._state = _BarrierState.FILLING
+                self._new_round()
+            cond.notify_all()
+
+    async def abort(self):
+        """Break the barrier: current and future waiters get
+        BrokenBarrierError."""
+        cond = self._cond
+        async with cond:
+            self._state = _BarrierState.BROKEN
+            cond.notify_all()
+
+    @property
+    def parties(self):
+        return self._parties
+
+    @property
+    def n_waiting(self):
+        if self._state is _BarrierState.FILLING:
+            return self._count
+        return 0
+
+    @property
+    def broken(self):
+        return self._state is _BarrierState.BROKEN

@@ -1,0 +1,54 @@
+"""Build script for fastaio's compiled core.
+
+``FASTAIO_NO_EXTENSIONS=1`` at build time installs the pure-Python
+implementation only; interpreters other than CPython always get it.
+"""
+import os
+import platform
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+
+HERE = Path(__file__).parent
+SRC = Path("src") / "_fastaio"
+
+
+def _no_extensions():
+    if platform.python_implementation() != "CPython":
+        return True
+    return os.environ.get("FASTAIO_NO_EXTENSIONS", "") not in ("", "0")
+
+
+def _extensions():
+    if _no_extensions():
+        return []
+    debug = os.environ.get("FASTAIO_DEBUG_BUILD", "") not in ("", "0")
+    if sys.platform == "win32":
+        cflags = ["/Od", "/Zi"] if debug else []
+    else:
+        cflags = ["-O0", "-g3", "-UNDEBUG"] if debug else ["-O3"]
+        cflags += ["-Wall", "-Wextra", "-Wno-unused-parameter",
+                   "-Wno-missing-field-initializers"]
+    exts = [
+        Extension(
+            "fastaio._core",
+            sources=[str(SRC / "_core.c")],
+            depends=[str(SRC / "compat.h")],
+            extra_compile_args=cflags,
+        ),
+    ]
+    pyx = sorted((HERE / SRC).glob("*.pyx"))
+    if pyx:
+        from Cython.Build import cythonize
+
+        exts += cythonize(
+            [Extension("fastaio." + p.stem, [str(SRC / p.name)],
+                       extra_compile_args=cflags) for p in pyx],
+            compiler_directives={"language_level": 3, "embedsignature": True},
+            build_dir="build/cython",
+        )
+    return exts
+
+
+setup(ext_modules=_extensions())

@@ -1,0 +1,419 @@
+"""Eager task semantics, and the CPython eager-task bugs fastaio must not
+have (each test names its CPython issue)."""
+import asyncio
+import contextvars
+import sys
+import threading
+
+import pytest
+
+from fastaio import _compat
+
+VAR = contextvars.ContextVar("VAR", default="unset")
+
+
+def test_eager_child_finishes_inside_create_task(fa, run):
+    log = []
+
+    async def child():
+        log.append("child")
+        return 7
+
+    async def main():
+        task = fa.create_task(child())
+        log.append("created")
+        assert task.done()
+        return task.result(), await task
+
+    assert run(main) == (7, 7)
+    assert log == ["child", "created"]
+
+
+@pytest.mark.parametrize("how", ["loop.create_task", "asyncio.create_task",
+                                 "fastaio.create_task", "ensure_future"])
+def test_installed_loop_creates_eager_tasks(fa, run, how):
+    async def child():
+        return asyncio.current_task()
+
+    async def main():
+        coro = child()
+        if how == "loop.create_task":
+            task = asyncio.get_running_loop().create_task(coro)
+        elif how == "asyncio.create_task":
+            task = asyncio.create_task(coro)
+        elif how == "ensure_future":
+            task = asyncio.ensure_future(coro)
+        else:
+            task = fa.create_task(coro)
+        assert task.done()
+        assert task.result() is task
+        assert isinstance(task, fa.Task)
+        assert asyncio.isfuture(task)
+        if _compat.PY312:
+            assert isinstance(task, asyncio.Task)
+        return True
+
+    assert run(main)
+
+
+def test_current_task_during_and_after_eager_step(fa, run):
+    seen = {}
+
+    async def child():
+        seen["asyncio"] = asyncio.current_task()
+        seen["fastaio"] = fa.current_task()
+        seen["all"] = asyncio.all_tasks()
+        await asyncio.sleep(0)
+        seen["resumed"] = fa.current_task()
+
+    async def main():
+        me = asyncio.current_task()
+        task = fa.create_task(child())
+        assert not task.done()
+        assert fa.current_task() is me
+        assert asyncio.current_task() is me
+        assert task in asyncio.all_tasks()
+        await task
+        assert seen["asyncio"] is seen["fastaio"] is seen["resumed"] is task
+        assert task in seen["all"]
+        assert task not in asyncio.all_tasks()
+
+    run(main)
+
+
+def test_eager_start_false_and_lazy_loop(fa, run):
+    log = []
+
+    async def child():
+        log.append("child")
+
+    async def main():
+        task = fa.create_task(child(), eager_start=False)
+        log.append("created")
+        assert not task.done()
+        await task
+
+    run(main)
+    assert log == ["created", "child"]
+
+
+def test_factory_contract_kwargs(fa, run):
+    """The factory takes name, context, eager_start (None = default) and
+    passes unknown keywords on; callers of 3.9 to 3.15 and uvloop call it in
+    all these ways."""
+    async def child():
+        return asyncio.current_task().get_name()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        f = fa.eager_task_factory
+        assert f(loop, child()).done()
+        assert f(loop, child(), context=None).done()
+        assert f(loop, child(), context=None, eager_start=None).done()
+        t = f(loop, child(), name="n1", context=contextvars.copy_context(),
+              eager_start=True)
+        assert t.result() == "n1"
+        t = f(loop, child(), eager_start=False)
+        assert not t.done()
+        await t
+        coro = child()
+        with pytest.raises(TypeError):
+            f(loop, coro, unexpected=1)
+        coro.close()
+
+    run(main)
+
+
+def test_name_set_before_first_step(fa, run):
+    """gh-128308, gh-143173: the eager step sees its name, and a rename
+    inside it sticks."""
+    async def child():
+        first = asyncio.current_task().get_name()
+        asyncio.current_task().set_name("renamed")
+        return first
+
+    async def main():
+        t = fa.create_task(child(), name="given")
+        assert (t.result(), t.get_name()) == ("given", "renamed")
+        async with fa.TaskGroup() as tg:
+            t2 = tg.create_task(child(), name="in-group")
+        assert (t2.result(), t2.get_name()) == ("in-group", "renamed")
+        if run.kind != "uvloop":
+            # uvloop names a task only after its factory returned.
+            t3 = asyncio.create_task(child(), name="via-asyncio")
+            assert (t3.result(), t3.get_name()) == ("via-asyncio", "renamed")
+        t4 = fa.create_task(child())
+        assert t4.result().startswith("Task-")
+
+    run(main)
+
+
+def test_eager_only_on_the_loop_thread(fa, run):
+    """gh-155338: a factory call from a thread that does not run the loop
+    starts the task lazily and leaves the loop's current task alone."""
+    async def child():
+        return asyncio.current_task()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        made = {}
+        gate = threading.Event()
+
+        def in_thread():
+            coro = child()
+            made["task"] = fa.eager_task_factory(loop, coro)
+            made["done"] = made["task"].done()
+            gate.set()
+
+        thread = threading.Thread(target=in_thread)
+        thread.start()
+        while not gate.is_set():
+            await asyncio.sleep(0.001)
+        thread.join()
+        assert made["done"] is False
+        assert asyncio.current_task() is me
+        assert await made["task"] is made["task"]
+        assert asyncio.current_task() is me
+
+    run(main)
+
+
+def test_non_context_is_a_type_error(fa, run):
+    """gh-157301: a context that is not a Context fails at creation and the
+    loop keeps working."""
+    async def child():
+        return 1
+
+    async def main():
+        coro = child()
+        with pytest.raises(TypeError, match="contextvars.Context"):
+            fa.create_task(coro, context={"not": "a context"})
+        coro.close()
+        for eager in (True, False):
+            coro = child()
+            with pytest.raises(TypeError):
+                fa.eager_task_factory(asyncio.get_running_loop(), coro,
+                                      context=42, eager_start=eager)
+            coro.close()
+        assert await fa.create_task(child()) == 1
+        await asyncio.sleep(0)
+        assert await fa.create_task(child()) == 1
+
+    run(main)
+
+
+def test_entered_context_starts_lazily(fa, run):
+    """gh-157301: the creator's own (entered) context works as for lazy tasks
+    instead of hanging the loop."""
+    async def child():
+        return VAR.get()
+
+    async def main():
+        VAR.set("parent")
+        ctx = asyncio.current_task().get_context()
+        task = fa.create_task(child(), context=ctx)
+        assert not task.done()
+        assert await task == "parent"
+        assert await fa.create_task(child()) == "parent"
+
+    run(main)
+
+
+def test_context_isolation(fa, run):
+    async def child():
+        seen = VAR.get()
+        VAR.set("child")
+        return seen
+
+    async def main():
+        VAR.set("parent")
+        assert await fa.create_task(child()) == "parent"
+        assert VAR.get() == "parent"
+        ctx = contextvars.copy_context()
+        assert fa.create_task(child(), context=ctx).result() == "parent"
+        assert ctx[VAR] == "child"
+
+    run(main)
+
+
+def test_get_coro_after_eager_completion(fa, run):
+    """gh-122332: get_coro() after an eager start that finished the task."""
+    async def child():
+        return 1
+
+    async def suspends():
+        await asyncio.sleep(0)
+
+    async def main():
+        t = fa.create_task(child())
+        assert t.done()
+        assert t.get_coro() is None
+        repr(t)
+        coro = suspends()
+        t2 = fa.create_task(coro)
+        assert t2.get_coro() is coro
+        await t2
+
+    run(main)
+
+
+def test_no_exception_state_leak(fa, run):
+    """gh-155575: a task created in an except block does not see the
+    creator's exception."""
+    async def child():
+        seen = sys.exc_info()[1]
+        try:
+            raise KeyError("child")
+        except KeyError as exc:
+            return seen, exc.__context__
+
+    async def main():
+        try:
+            raise ValueError("creator")
+        except ValueError:
+            task = fa.create_task(child())
+        assert await task == (None, None)
+
+    run(main)
+
+
+def test_deep_eager_nesting_does_not_overflow(fa, run):
+    """Eager creations nest on the C stack; past MAX_EAGER_DEPTH fastaio
+    starts lazily instead of raising RecursionError (CPython raises at a
+    depth of a few hundred)."""
+    depth = 3000
+
+    async def chain(n):
+        if n == 0:
+            return 0
+        return 1 + await fa.create_task(chain(n - 1))
+
+    async def main():
+        return await fa.create_task(chain(depth))
+
+    assert run(main) == depth
+
+
+def test_depth_cap_value(fa):
+    assert 16 <= fa.MAX_EAGER_DEPTH <= 1000
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+def test_base_exception_in_eager_step_propagates(fa, run, exc_type):
+    async def child():
+        raise exc_type()
+
+    async def main():
+        me = asyncio.current_task()
+        with pytest.raises(exc_type):
+            fa.create_task(child())
+        assert asyncio.current_task() is me
+        assert fa.current_task() is me
+        await asyncio.sleep(0)
+        assert await fa.create_task(asyncio.sleep(0, "ok")) == "ok"
+
+    run(main)
+
+
+def test_exception_in_eager_step_is_stored(fa, run):
+    async def child():
+        raise ZeroDivisionError
+
+    async def main():
+        task = fa.create_task(child())
+        assert task.done()
+        with pytest.raises(ZeroDivisionError):
+            await task
+
+    run(main)
+
+
+def test_cancel_counting(fa, run):
+    """cancelling()/uncancel() with CPython 3.13+ semantics (gh-116720)."""
+    if _compat.PY312 and not _compat.PY313:
+        pytest.skip("fastaio.Task is asyncio.Task on 3.12, whose uncancel() "
+                    "keeps a pending cancel")
+    hit = []
+
+    async def child():
+        me = asyncio.current_task()
+        assert me.cancelling() == 0
+        me.cancel()
+        me.cancel()
+        assert me.cancelling() == 2
+        assert me.uncancel() == 1
+        assert me.uncancel() == 0
+        await asyncio.sleep(0)     # no CancelledError: the request was undone
+        hit.append(me.cancelling())
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError as exc:
+            hit.append(exc.args)
+            raise
+
+    async def main():
+        task = fa.create_task(child())
+        await asyncio.sleep(0.01)
+        task.cancel("bye")
+        assert task.cancelling() == 1
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+
+    run(main)
+    assert hit == [0, ("bye",)]
+
+
+def test_awaits_foreign_futures(fa, run):
+    async def child(fut):
+        return await fut
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        task = fa.create_task(child(fut))
+        assert not task.done()
+        loop.call_soon(fut.set_result, "x")
+        assert await task == "x"
+        cfut = asyncio.wrap_future(
+            __import__("concurrent.futures").futures.Future())
+        cfut.set_result("y")
+        assert await fa.create_task(child(cfut)) == "y"
+        inner = fa.create_task(asyncio.sleep(0.001, "z"))
+        assert await fa.create_task(child(inner)) == "z"
+
+    run(main)
+
+
+def test_gather_of_eager_tasks(fa, run):
+    async def leaf(i):
+        if i % 2:
+            await asyncio.sleep(0)
+        return i
+
+    async def main():
+        return await asyncio.gather(*(fa.create_task(leaf(i))
+                                      for i in range(20)))
+
+    assert run(main) == list(range(20))
+
+
+def test_pending_task_destroyed_is_logged(fa, loop_kind):
+    import gc
+    from conftest import make_loop
+    loop = make_loop(fa, loop_kind)
+    seen = []
+    loop.set_exception_handler(lambda loop, ctx: seen.append(ctx["message"]))
+
+    async def forever():
+        await loop.create_future()
+
+    async def main():
+        fa.create_task(forever())
+        await asyncio.sleep(0)
+
+    loop.run_until_complete(main())
+    loop.close()
+    gc.collect()
+    assert "Task was destroyed but it is pending!" in seen
