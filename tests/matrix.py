@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Run fastaio's test-suite on every CPython found, in fresh venvs.
+
+Interpreters: the newest 3.9, 3.10, 3.11, 3.12 and 3.13 that pyenv has, and
+``python3.14``, ``python3.14t`` and ``python3.15`` if they are on PATH.  For
+each, fastaio is built from this checkout with its compiled core and the
+whole suite runs (both implementations, every loop kind: the fixtures and
+the bound CPython suites do that inside one pytest run).  One interpreter
+also checks a build made with ``FASTAIO_NO_EXTENSIONS=1``.
+
+Exit status: 0 only if every cell ran tests and none failed.
+
+    python3 tests/matrix.py            # all interpreters
+    python3 tests/matrix.py 3.11 3.13  # some of them
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "matrix"
+CONSTRAINTS = ROOT / ".ci" / "constraints.txt"
+PYENV_MINORS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+PATH_NAMES = ["python3.14", "python3.14t", "python3.15"]
+TEST_DEPS = ["pytest>=7.4", "pytest-timeout>=2.1"]
+# uvloop wheels exist for these; elsewhere it is tried but not required.
+UVLOOP_REQUIRED = {"3.9", "3.10", "3.11", "3.12", "3.13"}
+
+
+def log(msg):
+    print(f"[matrix] {msg}", flush=True)
+
+
+def pyenv_interpreters():
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    try:
+        root = subprocess.run(["pyenv", "root"], capture_output=True,
+                              text=True, check=True).stdout.strip() or root
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    versions = Path(root) / "versions"
+    found = {}
+    if versions.is_dir():
+        for d in versions.iterdir():
+            m = re.fullmatch(r"(3\.\d+)\.(\d+)", d.name)
+            exe = d / "bin" / "python"
+            if m and m.group(1) in PYENV_MINORS and exe.exists():
+                key = m.group(1)
+                if key not in found or int(m.group(2)) > found[key][0]:
+                    found[key] = (int(m.group(2)), str(exe))
+    return {k: v[1] for k, v in sorted(found.items(),
+                                       key=lambda kv: PYENV_MINORS.index(kv[0]))}
+
+
+def all_interpreters():
+    found = pyenv_interpreters()
+    for name in PATH_NAMES:
+        exe = shutil.which(name)
+        if exe:
+            found[name.replace("python", "")] = exe
+    return found
+
+
+def run(cmd, env=None, **kw):
+    return subprocess.run(cmd, env=env, cwd=ROOT, **kw)
+
+
+def make_venv(label, python, env):
+    venv = WORK / label
+    shutil.rmtree(venv, ignore_errors=True)
+    run([python, "-m", "venv", str(venv)], check=True)
+    vpy = str(venv / "bin" / "python")
+    pip = [vpy, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    run(pip + ["--upgrade", "pip"], env=env)
+    return vpy, pip
+
+
+def pytest_counts(output):
+    counts = {}
+    for line in output.splitlines()[-5:]:
+        for n, what in re.findall(r"(\d+) (passed|failed|errors?|skipped)",
+                                  line):
+            counts["error" if what.startswith("error") else what] = int(n)
+    return counts
+
+
+def check_cell(label, python, extra_pytest_args):
+    env = dict(os.environ, PIP_CONSTRAINT=str(CONSTRAINTS))
+    env.pop("FASTAIO_NO_EXTENSIONS", None)
+    vpy, pip = make_venv(label, python, env)
+    if run(pip + [".", *TEST_DEPS], env=env).returncode != 0:
+        return {"error": 1}, "pip install failed"
+    has_uvloop = run(pip + ["--only-binary", ":all:", "uvloop>=0.19"],
+                     env=env).returncode == 0
+    if not has_uvloop and label in UVLOOP_REQUIRED:
+        return {"error": 1}, "uvloop did not install"
+    env.update(FASTAIO_REQUIRE_EXTENSIONS="1",
+               FASTAIO_REQUIRE_UVLOOP="1" if has_uvloop else "0",
+               PYTHONDEVMODE="0")
+    cmd = [vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+           "--timeout=300", *extra_pytest_args, "tests"]
+    proc = run(cmd, env=env, capture_output=True, text=True)
+    sys.stdout.write(proc.stdout[-6000:])
+    sys.stdout.write(proc.stderr[-3000:])
+    counts = pytest_counts(proc.stdout)
+    if proc.returncode == 5 or not counts.get("passed"):
+        return dict(counts, error=counts.get("error", 0) + 1), "no test ran"
+    if proc.returncode != 0:
+        counts.setdefault("failed", 0)
+        if not counts["failed"] and not counts.get("error"):
+            counts["error"] = 1
+        return counts, f"pytest exited {proc.returncode}"
+    return counts, "ok" + ("" if has_uvloop else " (no uvloop wheel)")
+
+
+def check_pure_build(python):
+    """A build made with FASTAIO_NO_EXTENSIONS=1 has no compiled core."""
+    env = dict(os.environ, PIP_CONSTRAINT=str(CONSTRAINTS),
+               FASTAIO_NO_EXTENSIONS="1")
+    vpy, pip = make_venv("pure-build", python, env)
+    if run(pip + [".", *TEST_DEPS], env=env).returncode != 0:
+        return {"error": 1}, "pip install failed"
+    env.pop("FASTAIO_NO_EXTENSIONS")
+    code = ("import fastaio, importlib.util as u;"
+            "assert fastaio.IMPLEMENTATION == 'python', fastaio.WHY;"
+            "assert u.find_spec('fastaio._core') is None;"
+            "print(fastaio.WHY)")
+    proc = run([vpy, "-W", "ignore::RuntimeWarning", "-c", code], env=env,
+               capture_output=True, text=True, cwd=WORK)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout + proc.stderr)
+        return {"failed": 1}, "the pure build still has a compiled core"
+    proc = run([vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests/test_api.py", "tests/test_eager.py"], env=env,
+               capture_output=True, text=True)
+    sys.stdout.write(proc.stdout[-2000:])
+    counts = pytest_counts(proc.stdout)
+    if proc.returncode != 0 or not counts.get("passed"):
+        return dict(counts, failed=counts.get("failed", 0) or 1), \
+            f"pytest exited {proc.returncode}"
+    return counts, "ok"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("only", nargs="*", help="interpreters, e.g. 3.11")
+    parser.add_argument("--pytest-args", default="",
+                        help="extra arguments for pytest")
+    args = parser.parse_args()
+    interpreters = all_interpreters()
+    if args.only:
+        interpreters = {k: v for k, v in interpreters.items()
+                        if k in args.only}
+    if not interpreters:
+        log("no interpreter found")
+        return 2
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for label, python in interpreters.items():
+        log(f"=== CPython {label}: {python}")
+        t0 = time.monotonic()
+        counts, status = check_cell(label, python, args.pytest_args.split())
+        results[label] = (counts, status, time.monotonic() - t0)
+        log(f"=== CPython {label}: {status} {counts} "
+            f"({results[label][2]:.0f}s)")
+    newest = list(interpreters.values())[-1]
+    log("=== build with FASTAIO_NO_EXTENSIONS=1")
+    t0 = time.monotonic()
+    counts, status = check_pure_build(newest)
+    results["pure-build"] = (counts, status, time.monotonic() - t0)
+
+    total = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+    bad = []
+    print()
+    for label, (counts, status, secs) in results.items():
+        for k in total:
+            total[k] += counts.get(k, 0)
+        if counts.get("failed") or counts.get("error") or \
+                not counts.get("passed"):
+            bad.append(label)
+        print(f"  {label:12s} {status:36s} passed={counts.get('passed', 0)} "
+              f"failed={counts.get('failed', 0)} "
+              f"skipped={counts.get('skipped', 0)} ({secs:.0f}s)")
+    print(f"matrix: {total['passed']} passed, "
+          f"{total['failed'] + total['error']} failed, "
+          f"{total['skipped']} skipped")
+    if bad:
+        log("FAILED: " + ", ".join(bad))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
