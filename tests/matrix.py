@@ -90,7 +90,8 @@ def pytest_counts(output):
 
 
 def check_cell(label, python, extra_pytest_args):
-    env = dict(os.environ, PIP_CONSTRAINT=str(CONSTRAINTS))
+    env = dict(os.environ, PIP_CONSTRAINT=str(CONSTRAINTS),
+               PIP_BUILD_CONSTRAINT=str(CONSTRAINTS))
     env.pop("FASTAIO_NO_EXTENSIONS", None)
     vpy, pip = make_venv(label, python, env)
     if run(pip + [".", *TEST_DEPS], env=env).returncode != 0:
@@ -100,8 +101,7 @@ def check_cell(label, python, extra_pytest_args):
     if not has_uvloop and label in UVLOOP_REQUIRED:
         return {"error": 1}, "uvloop did not install"
     env.update(FASTAIO_REQUIRE_EXTENSIONS="1",
-               FASTAIO_REQUIRE_UVLOOP="1" if has_uvloop else "0",
-               PYTHONDEVMODE="0")
+               FASTAIO_REQUIRE_UVLOOP="1" if has_uvloop else "0")
     cmd = [vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            "--timeout=300", *extra_pytest_args, "tests"]
     proc = run(cmd, env=env, capture_output=True, text=True)
@@ -121,6 +121,7 @@ def check_cell(label, python, extra_pytest_args):
 def check_pure_build(python):
     """A build made with FASTAIO_NO_EXTENSIONS=1 has no compiled core."""
     env = dict(os.environ, PIP_CONSTRAINT=str(CONSTRAINTS),
+               PIP_BUILD_CONSTRAINT=str(CONSTRAINTS),
                FASTAIO_NO_EXTENSIONS="1")
     vpy, pip = make_venv("pure-build", python, env)
     if run(pip + [".", *TEST_DEPS], env=env).returncode != 0:
