@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.sdist import sdist as _sdist
 
 HERE = Path(__file__).parent
 SRC = Path("src") / "_fastaio"
@@ -51,4 +52,18 @@ def _extensions():
     return exts
 
 
-setup(ext_modules=_extensions())
+class sdist(_sdist):
+    """The sdist also carries the whole test-suite, the benchmarks and the
+    pinned build constraints, so wheels built from it can be tested."""
+
+    def make_distribution(self):
+        for pattern in ("tests/*.py", "benchmarks/*.py", "src/_fastaio/*",
+                        ".ci/constraints.txt"):
+            for path in sorted(HERE.glob(pattern)):
+                name = str(path.relative_to(HERE))
+                if name not in self.filelist.files:
+                    self.filelist.files.append(name)
+        super().make_distribution()
+
+
+setup(ext_modules=_extensions(), cmdclass={"sdist": sdist})

@@ -67,7 +67,8 @@ def all_interpreters():
 
 
 def run(cmd, env=None, **kw):
-    return subprocess.run(cmd, env=env, cwd=ROOT, **kw)
+    kw.setdefault("cwd", ROOT)
+    return subprocess.run(cmd, env=env, **kw)
 
 
 def make_venv(label, python, env):

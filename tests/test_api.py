@@ -256,3 +256,27 @@ def test_to_thread(fa, run):
         return await fa.to_thread(sum, [1, 2, 3])
 
     assert run(main) == 6
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_broken_compiled_core_falls_back_with_warning(required):
+    """A compiled core that fails to import: a RuntimeWarning and the pure
+    implementation, or the ImportError when the core is required."""
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['fastaio._core'] = None\n"     # makes the import fail
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import fastaio\n"
+        "print(fastaio.IMPLEMENTATION, [str(x.message)[:40] for x in w])\n")
+    env = dict(os.environ, FASTAIO_NO_EXTENSIONS="0",
+               FASTAIO_REQUIRE_EXTENSIONS="1" if required else "0")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, env=env)
+    if required:
+        assert proc.returncode != 0
+        assert "import of fastaio._core halted" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("python [")
+        assert "fastaio: the compiled core failed" in proc.stdout
