@@ -258,25 +258,50 @@ def test_to_thread(fa, run):
     assert run(main) == 6
 
 
+_IMPORT_PROBE = (
+    "import sys, warnings\n"
+    "{setup}\n"
+    "with warnings.catch_warnings(record=True) as w:\n"
+    "    warnings.simplefilter('always')\n"
+    "    import fastaio\n"
+    "print(fastaio.IMPLEMENTATION, [str(x.message)[:40] for x in w])\n"
+    "print(fastaio.WHY)\n")
+_BREAK_CORE = (
+    "class Broken:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name == 'fastaio._core':\n"
+    "            raise ImportError('simulated broken core')\n"
+    "sys.meta_path.insert(0, Broken())")
+
+
 @pytest.mark.parametrize("required", [False, True])
 def test_broken_compiled_core_falls_back_with_warning(required):
     """A compiled core that fails to import: a RuntimeWarning and the pure
     implementation, or the ImportError when the core is required."""
-    code = (
-        "import sys, warnings\n"
-        "sys.modules['fastaio._core'] = None\n"     # makes the import fail
-        "with warnings.catch_warnings(record=True) as w:\n"
-        "    warnings.simplefilter('always')\n"
-        "    import fastaio\n"
-        "print(fastaio.IMPLEMENTATION, [str(x.message)[:40] for x in w])\n")
     env = dict(os.environ, FASTAIO_NO_EXTENSIONS="0",
                FASTAIO_REQUIRE_EXTENSIONS="1" if required else "0")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE.format(setup=_BREAK_CORE)],
+        capture_output=True, text=True, env=env)
     if required:
         assert proc.returncode != 0
-        assert "import of fastaio._core halted" in proc.stderr
+        assert "simulated broken core" in proc.stderr
     else:
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.startswith("python [")
-        assert "fastaio: the compiled core failed" in proc.stdout
+        first, why = proc.stdout.splitlines()
+        assert first.startswith("python [")
+        assert "fastaio: the compiled core failed" in first
+        assert "simulated broken core" in why
+
+
+def test_core_not_built_is_quiet():
+    """A build without the compiled core selects pure Python silently."""
+    env = dict(os.environ, FASTAIO_NO_EXTENSIONS="0",
+               FASTAIO_REQUIRE_EXTENSIONS="0")
+    setup = "sys.modules['fastaio._core'] = None"
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE.format(setup=setup)],
+        capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "python []", "fastaio was built without its compiled core"]

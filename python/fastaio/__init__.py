@@ -59,6 +59,10 @@ def _load_compiled():
     try:
         from . import _core
     except ImportError as exc:
+        import importlib.util
+        if (isinstance(exc, ModuleNotFoundError)
+                and importlib.util.find_spec(__name__ + "._core") is None):
+            return None, "fastaio was built without its compiled core"
         if _flag("FASTAIO_REQUIRE_EXTENSIONS") or hasattr(
                 _sys, "gettotalrefcount"):
             raise
