@@ -132,7 +132,7 @@ def check_pure_build(python):
             "assert fastaio.IMPLEMENTATION == 'python', fastaio.WHY;"
             "assert u.find_spec('fastaio._core') is None;"
             "print(fastaio.WHY)")
-    proc = run([vpy, "-W", "ignore::RuntimeWarning", "-c", code], env=env,
+    proc = run([vpy, "-W", "error::RuntimeWarning", "-c", code], env=env,
                capture_output=True, text=True, cwd=WORK)
     if proc.returncode != 0:
         sys.stdout.write(proc.stdout + proc.stderr)

@@ -176,7 +176,10 @@ def _bind_all():
         if test_tasks is not None:
             _bind(test_tasks, "BaseTaskTests", label, api,
                   ((), (test_utils.TestCase,)),
-                  {"Task": api.Task, "Future": asyncio.Future})
+                  {"Task": api.Task, "Future": asyncio.Future,
+                   # 3.14's class calls these through self.
+                   "current_task": staticmethod(api.current_task),
+                   "all_tasks": staticmethod(asyncio.all_tasks)})
 
             def new_task(self, coro, _api=api):
                 return _api.Task(coro, loop=self.loop)

@@ -60,8 +60,11 @@ def _load_compiled():
         from . import _core
     except ImportError as exc:
         import importlib.util
-        if (isinstance(exc, ModuleNotFoundError)
-                and importlib.util.find_spec(__name__ + "._core") is None):
+        try:
+            absent = importlib.util.find_spec(__name__ + "._core") is None
+        except (ImportError, ValueError):
+            absent = False
+        if absent:
             return None, "fastaio was built without its compiled core"
         if _flag("FASTAIO_REQUIRE_EXTENSIONS") or hasattr(
                 _sys, "gettotalrefcount"):

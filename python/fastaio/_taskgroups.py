@@ -148,12 +148,13 @@ class TaskGroup:
             self._errors.append(exc)
 
         if self._errors:
-            parent = self._parent_task
-            if parent.cancelling():
+            # No local may name the parent task: the frame stays reachable
+            # from the raised group's traceback.
+            if self._parent_task.cancelling():
                 # Someone else cancelled the parent too: keep the count stable
                 # while turning our own request into a re-delivery.
-                parent.uncancel()
-                parent.cancel()
+                self._parent_task.uncancel()
+                self._parent_task.cancel()
             try:
                 if (et is not None and issubclass(et, GeneratorExit)
                         and len(self._errors) == 1):
