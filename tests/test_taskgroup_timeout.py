@@ -229,3 +229,34 @@ def test_plain_task_on_old_python_gets_clear_error(fa, what):
         loop.run_until_complete(main())     # a fastaio task: works
     finally:
         loop.close()
+
+
+@pytest.mark.xfail(
+    not _compat.PY312 or _compat.GET_CORO_CRASHES, strict=True,
+    reason="known defect: on 3.9-3.11 (and 3.12.0-3.12.4, whose Task is a "
+           "Python subclass) the eager first step runs below a Python "
+           "__init__ frame that the failed step's traceback reaches through "
+           "f_back, so only the gc frees the task")
+def test_raised_group_does_not_keep_task_alive(fa, run):
+    """The group raised by a TaskGroup must not hold its parent task through
+    the traceback's frames (a cycle only the gc could break)."""
+    import gc
+    import weakref
+
+    async def body():
+        async with fa.TaskGroup():
+            raise Boom
+
+    async def main():
+        gc.disable()
+        try:
+            try:
+                async with fa.TaskGroup() as outer:
+                    ref = weakref.ref(outer.create_task(body()))
+            except _compat.BaseExceptionGroup as eg:
+                inner = eg.exceptions[0]
+            return ref() is None, isinstance(inner.exceptions[0], Boom)
+        finally:
+            gc.enable()
+
+    assert run(main) == (True, True)
