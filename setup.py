@@ -31,13 +31,12 @@ def _extensions():
         cflags = ["-O0", "-g3", "-UNDEBUG"] if debug else ["-O3"]
         cflags += ["-Wall", "-Wextra", "-Wno-unused-parameter",
                    "-Wno-missing-field-initializers"]
+    # Every src/_fastaio/<name>.c is the extension module fastaio.<name>.
+    headers = [str(SRC / h.name) for h in sorted((HERE / SRC).glob("*.h"))]
     exts = [
-        Extension(
-            "fastaio._core",
-            sources=[str(SRC / "_core.c")],
-            depends=[str(SRC / "compat.h")],
-            extra_compile_args=cflags,
-        ),
+        Extension("fastaio." + c.stem, sources=[str(SRC / c.name)],
+                  depends=headers, extra_compile_args=cflags)
+        for c in sorted((HERE / SRC).glob("*.c"))
     ]
     pyx = sorted((HERE / SRC).glob("*.pyx"))
     if pyx:

@@ -50,37 +50,55 @@ def _flag(name):
     return _os.environ.get(name, "") not in ("", "0")
 
 
+# Compiled modules; each may define any of _pycore.__all__.  "_core" is the
+# one whose absence means "built without extensions".
+_COMPILED_MODULES = ("_core", "_barrier")
+
+
+def _import_compiled(name):
+    import importlib
+    return importlib.import_module(f"{__name__}.{name}")
+
+
 def _load_compiled():
     """The compiled core merged over the pure one, or None with a reason."""
     if _sys.implementation.name != "cpython":
         return None, f"{_sys.implementation.name} runs the pure-Python core"
     if _flag("FASTAIO_NO_EXTENSIONS"):
         return None, "FASTAIO_NO_EXTENSIONS is set"
-    try:
-        from . import _core
-    except ImportError as exc:
-        import importlib.util
+    modules = []
+    for name in _COMPILED_MODULES:
         try:
-            absent = importlib.util.find_spec(__name__ + "._core") is None
-        except (ImportError, ValueError):
-            absent = False
-        if absent:
-            return None, "fastaio was built without its compiled core"
-        if _flag("FASTAIO_REQUIRE_EXTENSIONS") or hasattr(
-                _sys, "gettotalrefcount"):
-            raise
-        _warnings.warn(
-            f"fastaio: the compiled core failed to import ({exc}); "
-            "using the pure-Python implementation", RuntimeWarning,
-            stacklevel=3)
-        return None, f"the compiled core failed to import: {exc}"
+            modules.append(_import_compiled(name))
+        except ImportError as exc:
+            import importlib.util
+            try:
+                absent = importlib.util.find_spec(
+                    f"{__name__}.{name}") is None
+            except (ImportError, ValueError):
+                absent = False
+            if absent and name == "_core":
+                return None, "fastaio was built without its compiled core"
+            if absent:
+                continue
+            if _flag("FASTAIO_REQUIRE_EXTENSIONS") or hasattr(
+                    _sys, "gettotalrefcount"):
+                raise
+            _warnings.warn(
+                f"fastaio: the compiled core failed to import ({exc}); "
+                "using the pure-Python implementation", RuntimeWarning,
+                stacklevel=3)
+            return None, f"the compiled core failed to import: {exc}"
     merged = _types.ModuleType("fastaio._ccore")
     merged.__dict__.update(
         (k, getattr(_pycore, k)) for k in _pycore.__all__)
-    compiled = [k for k in vars(_core) if not k.startswith("_")
-                and k in _pycore.__all__]
-    merged.__dict__.update((k, getattr(_core, k)) for k in compiled)
-    merged.COMPILED_NAMES = tuple(sorted(compiled))
+    compiled = []
+    for module in modules:
+        names = [k for k in vars(module) if not k.startswith("_")
+                 and k in _pycore.__all__]
+        merged.__dict__.update((k, getattr(module, k)) for k in names)
+        compiled += names
+    merged.COMPILED_NAMES = tuple(sorted(set(compiled)))
     return merged, "the compiled core is built and enabled"
 
 
