@@ -11,7 +11,7 @@ import weakref
 from asyncio import base_events, events
 
 from . import _compat
-from ._spawn import create_task_via_factory, patch_asyncio_create_task, spawn
+from ._spawn import patch_asyncio_create_task, spawn
 from ._taskgroups import TaskGroup
 from ._timeouts import Timeout, timeout, timeout_at
 
@@ -50,6 +50,7 @@ def build(core, implementation):
     """Return the public API (a namespace) backed by ``core``."""
     factory = core.eager_task_factory
     is_fastaio_factory = core.is_fastaio_factory
+    create_task_via_factory = core.create_task_via_factory
 
     def install(loop=None, *, force=False):
         """Make ``loop`` (default: the running loop) create fastaio tasks.
@@ -106,8 +107,7 @@ def build(core, implementation):
             self.set_task_factory(factory)
             patch_asyncio_create_task()
 
-        if not _compat.PY314:
-            create_task = create_task_via_factory
+        create_task = create_task_via_factory
 
     EventLoop.__module__ = "fastaio"
 

@@ -27,6 +27,7 @@ import enum
 import heapq
 import sys
 import threading
+import types
 from asyncio import events, futures, tasks
 
 from . import _compat
@@ -37,6 +38,7 @@ __all__ = (
     "BrokenBarrierError",
     "Task",
     "create_eager_task_factory",
+    "create_task_via_factory",
     "current_task",
     "eager_task_factory",
     "is_fastaio_factory",
@@ -166,7 +168,20 @@ else:
             self._context = (contextvars.copy_context() if context is None
                              else context)
             if eager_start and _may_start_eagerly(self._loop, context):
-                self._start_now()
+                # Inline (not a method): each eager level costs stack.  The
+                # step enters this task itself; the creator steps aside.
+                loop = self._loop
+                creator = _current_tasks.pop(loop, None)
+                _register_task(self)
+                _tstate.depth += 1
+                try:
+                    self._context.run(self._Task__step)
+                finally:
+                    _tstate.depth -= 1
+                    if creator is not None:
+                        _current_tasks[loop] = creator
+                if self.done():
+                    self._done_eagerly = True
             else:
                 self._loop.call_soon(self._Task__step, context=self._context)
                 _register_task(self)
@@ -174,21 +189,6 @@ else:
         def __del__(self):
             if self._loop is not None:     # __init__ got as far as the loop
                 super().__del__()
-
-        def _start_now(self):
-            loop = self._loop
-            # The step enters this task itself; the creator steps aside.
-            creator = _current_tasks.pop(loop, None)
-            _register_task(self)
-            _tstate.depth += 1
-            try:
-                self._context.run(self._Task__step)
-            finally:
-                _tstate.depth -= 1
-                if creator is not None:
-                    _current_tasks[loop] = creator
-            if self.done():
-                self._done_eagerly = True
 
         def get_coro(self):
             return None if self._done_eagerly else self._coro
@@ -227,29 +227,37 @@ def is_fastaio_factory(factory):
     return getattr(factory, "_fastaio_task_constructor", None) is not None
 
 
-def create_eager_task_factory(custom_task_constructor):
-    """Return a task factory that starts tasks eagerly.
+class _EagerTaskFactory:
+    """A task factory that starts tasks eagerly (see
+    ``create_eager_task_factory``).
 
-    The factory takes ``(loop, coro, *, name=None, context=None,
-    eager_start=None, **kwargs)`` on every Python version; ``eager_start``
-    None means eager.  Other keyword arguments go to
-    ``custom_task_constructor``, which must accept ``loop``, ``name``,
-    ``context`` and ``eager_start`` keywords.
+    anyio recognises asyncio's eager factory by its ``__code__`` (3.12+;
+    before 3.12 it compares ``__code__`` with None) and then creates the
+    tasks of its task groups lazily through the constructor in
+    ``__closure__[0]``.  fastaio's factory answers both the same way, so
+    anyio treats it exactly as ``asyncio.eager_task_factory``.
     """
-    if not callable(custom_task_constructor):
-        raise TypeError("custom_task_constructor must be callable, not "
-                        f"{type(custom_task_constructor).__name__}")
-    if (not _compat.PY312 and isinstance(custom_task_constructor, type)
-            and not issubclass(custom_task_constructor, Task)):
-        raise TypeError(
-            f"{custom_task_constructor.__qualname__} cannot start eagerly on "
-            f"Python {sys.version_info[0]}.{sys.version_info[1]}; use "
-            "fastaio.Task or a subclass of it")
-    ctor = custom_task_constructor
+
+    __slots__ = ("_fastaio_task_constructor", "__closure__")
+    __name__ = __qualname__ = "eager_task_factory"
+
+    def __init__(self, ctor):
+        self._fastaio_task_constructor = ctor
+        self.__closure__ = (types.CellType(ctor),)
 
     if _compat.PY312:
-        def factory(loop, coro, *, name=None, context=None, eager_start=None,
-                    **kwargs):
+        @property
+        def __code__(self):
+            return _stdlib_eager_code
+
+    def __repr__(self):
+        return (f"<fastaio eager_task_factory of "
+                f"{self._fastaio_task_constructor!r}>")
+
+    if _compat.PY312:
+        def __call__(self, loop, coro, /, *, name=None, context=None,
+                     eager_start=None, **kwargs):
+            ctor = self._fastaio_task_constructor
             _check_context(context)
             if eager_start is None or eager_start:
                 if _may_start_eagerly(loop, context):
@@ -268,19 +276,60 @@ def create_eager_task_factory(custom_task_constructor):
             return ctor(coro, loop=loop, name=name, context=context,
                         eager_start=False, **kwargs)
     else:
-        # fastaio.Task decides (and checks) eagerness itself.
-        def factory(loop, coro, *, name=None, context=None, eager_start=None,
-                    **kwargs):
-            return ctor(coro, loop=loop, name=name, context=context,
-                        eager_start=eager_start is None or bool(eager_start),
-                        **kwargs)
+        def __call__(self, loop, coro, /, *, name=None, context=None,
+                     eager_start=None, **kwargs):
+            # fastaio.Task decides (and checks) eagerness itself.
+            return self._fastaio_task_constructor(
+                coro, loop=loop, name=name, context=context,
+                eager_start=eager_start is None or bool(eager_start),
+                **kwargs)
 
-    factory._fastaio_task_constructor = ctor
-    factory.__qualname__ = factory.__name__ = "eager_task_factory"
-    return factory
+
+if _compat.PY312:
+    _stdlib_eager_code = getattr(asyncio.eager_task_factory, "__code__", None)
+
+
+def create_eager_task_factory(custom_task_constructor):
+    """Return a task factory that starts tasks eagerly.
+
+    The factory takes ``(loop, coro, *, name=None, context=None,
+    eager_start=None, **kwargs)`` on every Python version; ``eager_start``
+    None means eager.  Other keyword arguments go to
+    ``custom_task_constructor``, which must accept ``loop``, ``name``,
+    ``context`` and ``eager_start`` keywords.
+    """
+    if not callable(custom_task_constructor):
+        raise TypeError("custom_task_constructor must be callable, not "
+                        f"{type(custom_task_constructor).__name__}")
+    if (not _compat.PY312 and isinstance(custom_task_constructor, type)
+            and not issubclass(custom_task_constructor, Task)):
+        raise TypeError(
+            f"{custom_task_constructor.__qualname__} cannot start eagerly on "
+            f"Python {sys.version_info[0]}.{sys.version_info[1]}; use "
+            "fastaio.Task or a subclass of it")
+    return _EagerTaskFactory(custom_task_constructor)
 
 
 eager_task_factory = create_eager_task_factory(Task)
+
+_base_create_task = asyncio.BaseEventLoop.create_task
+
+
+def create_task_via_factory(loop, coro, *, name=None, context=None, **kwargs):
+    """``loop.create_task`` for loops that run fastaio's factory: the factory
+    gets the name and context before the first step (CPython's loops only
+    pass them from 3.14 on)."""
+    factory = loop._task_factory
+    if factory is None or not is_fastaio_factory(factory):
+        if context is not None:
+            kwargs["context"] = context
+        if not _compat.PY311 and "context" in kwargs:
+            context = kwargs.pop("context")
+            return context.run(_base_create_task, loop, coro, name=name,
+                               **kwargs)
+        return _base_create_task(loop, coro, name=name, **kwargs)
+    loop._check_closed()
+    return factory(loop, coro, name=name, context=context, **kwargs)
 
 
 # --------------------------------------------------------------------------

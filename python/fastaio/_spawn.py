@@ -1,12 +1,10 @@
 """Creating a task on a loop with a name and a context, on every version."""
 import asyncio
 import functools
-from asyncio import base_events, events
+from asyncio import events
 
 from . import _compat
 from ._pycore import is_fastaio_factory
-
-_base_create_task = base_events.BaseEventLoop.create_task
 
 
 def spawn(loop, coro, kwargs):
@@ -24,20 +22,6 @@ def spawn(loop, coro, kwargs):
         context = kwargs.pop("context")
         return context.run(loop.create_task, coro, **kwargs)
     return loop.create_task(coro, **kwargs)
-
-
-def create_task_via_factory(loop, coro, *, name=None, context=None, **kwargs):
-    """``loop.create_task`` for loops that run fastaio's factory: the factory
-    gets the name and context (CPython only passes them from 3.14 on)."""
-    factory = loop._task_factory
-    if factory is None or not is_fastaio_factory(factory):
-        if context is not None:
-            kwargs["context"] = context
-        if not _compat.PY311 and "context" in kwargs:
-            return spawn(loop, coro, dict(kwargs, name=name))
-        return _base_create_task(loop, coro, name=name, **kwargs)
-    loop._check_closed()
-    return factory(loop, coro, name=name, context=context, **kwargs)
 
 
 def need_cancel_counting(task, what):
