@@ -27,7 +27,7 @@ WORK = ROOT / "build" / "matrix"
 CONSTRAINTS = ROOT / ".ci" / "constraints.txt"
 PYENV_MINORS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
 PATH_NAMES = ["python3.14", "python3.14t", "python3.15"]
-TEST_DEPS = ["pytest>=7.4", "pytest-timeout>=2.1"]
+TEST_DEPS = ["pytest>=7.4", "pytest-timeout>=2.1", "anyio>=4"]
 # uvloop wheels exist for these; elsewhere it is tried but not required.
 UVLOOP_REQUIRED = {"3.9", "3.10", "3.11", "3.12", "3.13"}
 

@@ -46,6 +46,17 @@ def _forget(loop):
         return _replaced_strong.pop(id(loop), (None, None))[1]
 
 
+def _patch_current_task(fast):
+    """Before 3.12 asyncio.current_task() is a Python function; install()
+    with the compiled core replaces it (and asyncio.tasks.current_task),
+    once per process, by fastaio's C version, which reads the same state.
+    Code that imported the function before keeps the original."""
+    if _compat.PY312 or not isinstance(fast, types.BuiltinFunctionType):
+        return
+    if asyncio.current_task is not fast:
+        asyncio.current_task = asyncio.tasks.current_task = fast
+
+
 def build(core, implementation):
     """Return the public API (a namespace) backed by ``core``."""
     factory = core.eager_task_factory
@@ -81,6 +92,7 @@ def build(core, implementation):
             _remember(loop, current)
         loop.set_task_factory(factory)
         patch_asyncio_create_task()
+        _patch_current_task(core.current_task)
         if (not _compat.PY314
                 and type(loop).create_task is _stdlib_create_task
                 and "create_task" not in getattr(loop, "__dict__", ())):
@@ -106,6 +118,7 @@ def build(core, implementation):
             super().__init__(*args, **kwargs)
             self.set_task_factory(factory)
             patch_asyncio_create_task()
+            _patch_current_task(core.current_task)
 
         create_task = create_task_via_factory
 
