@@ -4,6 +4,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -305,3 +306,18 @@ def test_core_not_built_is_quiet():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
         "python []", "fastaio was built without its compiled core"]
+
+
+@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"),
+                    reason="only free-threaded builds can run without a GIL")
+def test_import_leaves_the_gil_off():
+    """On a free-threaded build, importing fastaio (its compiled modules
+    included) does not turn the GIL back on."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", "-c",
+         "import sys, fastaio; "
+         "print(fastaio.IMPLEMENTATION, sys._is_gil_enabled())"],
+        capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [fastaio.IMPLEMENTATION, "False"]

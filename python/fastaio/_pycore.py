@@ -259,28 +259,35 @@ class _EagerTaskFactory:
                      eager_start=None, **kwargs):
             ctor = self._fastaio_task_constructor
             _check_context(context)
+            # name and context go to the constructor only when given, as
+            # asyncio's factory of 3.14 passes only what it was given.
+            if name is not None:
+                kwargs["name"] = name
+            if context is not None:
+                kwargs["context"] = context
             if eager_start is None or eager_start:
                 if _may_start_eagerly(loop, context):
                     _tstate.depth += 1
                     try:
-                        return ctor(coro, loop=loop, name=name,
-                                    context=context, eager_start=True,
+                        return ctor(coro, loop=loop, eager_start=True,
                                     **kwargs)
                     finally:
                         _tstate.depth -= 1
                 if not loop.is_running():
                     # As asyncio's factory: the constructor is asked for an
                     # eager start and, the loop being idle, starts lazily.
-                    return ctor(coro, loop=loop, name=name, context=context,
-                                eager_start=True, **kwargs)
-            return ctor(coro, loop=loop, name=name, context=context,
-                        eager_start=False, **kwargs)
+                    return ctor(coro, loop=loop, eager_start=True, **kwargs)
+            return ctor(coro, loop=loop, eager_start=False, **kwargs)
     else:
         def __call__(self, loop, coro, /, *, name=None, context=None,
                      eager_start=None, **kwargs):
             # fastaio.Task decides (and checks) eagerness itself.
+            if name is not None:
+                kwargs["name"] = name
+            if context is not None:
+                kwargs["context"] = context
             return self._fastaio_task_constructor(
-                coro, loop=loop, name=name, context=context,
+                coro, loop=loop,
                 eager_start=eager_start is None or bool(eager_start),
                 **kwargs)
 
@@ -295,8 +302,9 @@ def create_eager_task_factory(custom_task_constructor):
     The factory takes ``(loop, coro, *, name=None, context=None,
     eager_start=None, **kwargs)`` on every Python version; ``eager_start``
     None means eager.  Other keyword arguments go to
-    ``custom_task_constructor``, which must accept ``loop``, ``name``,
-    ``context`` and ``eager_start`` keywords.
+    ``custom_task_constructor``, which must accept ``loop`` and
+    ``eager_start`` keywords, and ``name`` and ``context`` (passed only when
+    not None).
     """
     if not callable(custom_task_constructor):
         raise TypeError("custom_task_constructor must be callable, not "
@@ -328,7 +336,8 @@ def create_task_via_factory(loop, coro, *, name=None, context=None, **kwargs):
             return context.run(_base_create_task, loop, coro, name=name,
                                **kwargs)
         return _base_create_task(loop, coro, name=name, **kwargs)
-    loop._check_closed()
+    if loop._closed:                  # BaseEventLoop._check_closed()
+        raise RuntimeError("Event loop is closed")
     return factory(loop, coro, name=name, context=context, **kwargs)
 
 

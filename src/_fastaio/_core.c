@@ -33,13 +33,14 @@
 typedef struct {
     PyObject *get_running_loop;   /* asyncio.events._get_running_loop */
     PyObject *get_event_loop;     /* asyncio.events.get_event_loop */
-    PyObject *pure_create_task;   /* _pycore.create_task_via_factory, lazy */
+    PyObject *pure_create_task;   /* _pycore.create_task_via_factory */
     PyObject *eager_code;         /* asyncio.eager_task_factory.__code__ */
     PyObject *str_loop, *str_name, *str_context, *str_eager_start;
-    PyObject *str_task_factory, *str_check_closed, *str_call_soon;
+    PyObject *str_task_factory, *str_closed, *str_call_soon;
     PyObject *str_get_debug, *str_is_running;
-    PyObject *kwnames_ctor;       /* ("loop", "name", "context",
-                                     "eager_start") */
+    PyObject *kwnames_ctor[4];    /* ("loop", ["name",] ["context",]
+                                     "eager_start"), by which of the two
+                                     optional ones are given */
     PyObject *kwnames_context;    /* ("context",) */
 #if !FA_NATIVE_CURRENT_TASK
     PyObject *current_tasks;      /* asyncio.tasks._current_tasks (a dict) */
@@ -892,25 +893,28 @@ typedef struct {
 
 static PyTypeObject FactoryType;
 
-/* ctor(coro, loop=loop, name=name, context=context, eager_start=eager,
-        **extra) */
+/* ctor(coro, loop=loop, [name=name,] [context=context,] eager_start=eager,
+        **extra): name and context only when not None, as asyncio's own
+   factory of 3.14 passes only what it was given (and every keyword costs
+   the constructor time). */
 static PyObject *
 call_ctor(PyObject *ctor, PyObject *loop, PyObject *coro, PyObject *name,
           PyObject *context, PyObject *eager, PyObject *const *extra_values,
           PyObject *extra_names)
 {
     Py_ssize_t nextra = extra_names == NULL ? 0 : PyTuple_GET_SIZE(extra_names);
-    PyObject *small[1 + 6 + 8];
+    PyObject *small[1 + 5 + 8];
     PyObject **stack = small;
-    PyObject *kwnames = state.kwnames_ctor;   /* borrowed, or new below */
+    int which = (name != Py_None) | ((context != Py_None) << 1);
+    PyObject *kwnames = state.kwnames_ctor[which];   /* borrowed, or new */
     if (nextra > 0) {
         if (nextra > 8) {
-            stack = PyMem_Malloc((size_t)(1 + 6 + nextra) * sizeof(PyObject *));
+            stack = PyMem_Malloc((size_t)(1 + 5 + nextra) * sizeof(PyObject *));
             if (stack == NULL) {
                 return PyErr_NoMemory();
             }
         }
-        kwnames = PySequence_Concat(state.kwnames_ctor, extra_names);
+        kwnames = PySequence_Concat(kwnames, extra_names);
         if (kwnames == NULL) {
             if (stack != small) {
                 PyMem_Free(stack);
@@ -918,13 +922,18 @@ call_ctor(PyObject *ctor, PyObject *loop, PyObject *coro, PyObject *name,
             return NULL;
         }
     }
-    stack[1] = coro;
-    stack[2] = loop;
-    stack[3] = name;
-    stack[4] = context;
-    stack[5] = eager;
+    Py_ssize_t n = 1;
+    stack[n++] = coro;
+    stack[n++] = loop;
+    if (name != Py_None) {
+        stack[n++] = name;
+    }
+    if (context != Py_None) {
+        stack[n++] = context;
+    }
+    stack[n++] = eager;
     for (Py_ssize_t i = 0; i < nextra; i++) {
-        stack[6 + i] = extra_values[i];
+        stack[n++] = extra_values[i];
     }
     PyObject *task = PyObject_Vectorcall(
         ctor, stack + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
@@ -1230,7 +1239,8 @@ PyDoc_STRVAR(create_eager_task_factory_doc,
 "The factory takes (loop, coro, *, name=None, context=None,\n"
 "eager_start=None, **kwargs) on every Python version; eager_start None\n"
 "means eager.  Other keyword arguments go to custom_task_constructor,\n"
-"which must accept loop, name, context and eager_start keywords.");
+"which must accept loop and eager_start keywords, and name and context\n"
+"(passed only when not None).");
 
 static PyObject *
 create_eager_task_factory(PyObject *Py_UNUSED(module), PyObject *ctor)
@@ -1266,28 +1276,20 @@ create_task_via_factory(PyObject *Py_UNUSED(module), PyObject *const *args,
         /* Another factory, or none: the pure-Python version knows what
            each Python version's loop expects. */
         Py_DECREF(factory);
-        if (state.pure_create_task == NULL) {
-            PyObject *pure = PyImport_ImportModule("fastaio._pycore");
-            if (pure == NULL) {
-                return NULL;
-            }
-            state.pure_create_task = PyObject_GetAttrString(
-                pure, "create_task_via_factory");
-            Py_DECREF(pure);
-            if (state.pure_create_task == NULL) {
-                return NULL;
-            }
-        }
         return PyObject_Vectorcall(state.pure_create_task, args, nargs,
                                    kwnames);
     }
-    PyObject *closed = PyObject_CallMethodNoArgs(loop,
-                                                 state.str_check_closed);
-    if (closed == NULL) {
+    /* BaseEventLoop._check_closed(), without the call. */
+    PyObject *closed = PyObject_GetAttr(loop, state.str_closed);   /* new */
+    int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
+    Py_XDECREF(closed);
+    if (is_closed != 0) {
+        if (is_closed > 0) {
+            PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
+        }
         Py_DECREF(factory);
         return NULL;
     }
-    Py_DECREF(closed);
     PyObject *task = factory_dispatch((FactoryObject *)factory, loop, args[1],
                                       args + nargs, kwnames);
     Py_DECREF(factory);
@@ -1342,22 +1344,38 @@ init_state(void)
     INTERN(str_context, "context");
     INTERN(str_eager_start, "eager_start");
     INTERN(str_task_factory, "_task_factory");
-    INTERN(str_check_closed, "_check_closed");
+    INTERN(str_closed, "_closed");
     INTERN(str_call_soon, "call_soon");
     INTERN(str_get_debug, "get_debug");
     INTERN(str_is_running, "is_running");
 #undef INTERN
-    state.kwnames_ctor = PyTuple_Pack(4, state.str_loop, state.str_name,
-                                      state.str_context,
-                                      state.str_eager_start);
+    state.kwnames_ctor[0] = PyTuple_Pack(2, state.str_loop,
+                                         state.str_eager_start);
+    state.kwnames_ctor[1] = PyTuple_Pack(3, state.str_loop, state.str_name,
+                                         state.str_eager_start);
+    state.kwnames_ctor[2] = PyTuple_Pack(3, state.str_loop,
+                                         state.str_context,
+                                         state.str_eager_start);
+    state.kwnames_ctor[3] = PyTuple_Pack(4, state.str_loop, state.str_name,
+                                         state.str_context,
+                                         state.str_eager_start);
     state.kwnames_context = PyTuple_Pack(1, state.str_context);
-    if (state.kwnames_ctor == NULL || state.kwnames_context == NULL) {
+    for (int i = 0; i < 4; i++) {
+        if (state.kwnames_ctor[i] == NULL) {
+            return -1;
+        }
+    }
+    if (state.kwnames_context == NULL) {
         return -1;
     }
     state.get_running_loop = import_attr("asyncio.events",
                                          "_get_running_loop");
     state.get_event_loop = import_attr("asyncio.events", "get_event_loop");
-    if (state.get_running_loop == NULL || state.get_event_loop == NULL) {
+    /* fastaio/__init__.py imports _pycore before the compiled core. */
+    state.pure_create_task = import_attr("fastaio._pycore",
+                                         "create_task_via_factory");
+    if (state.get_running_loop == NULL || state.get_event_loop == NULL
+            || state.pure_create_task == NULL) {
         return -1;
     }
 #if FA_NATIVE_EAGER
@@ -1412,6 +1430,16 @@ PyInit__core(void)
     if (m == NULL) {
         return NULL;
     }
+#ifdef Py_GIL_DISABLED
+    /* Free-threaded builds (3.13+, PEP 703).  This path is 3.12+ code only:
+       module state is written once, here; factory objects are immutable;
+       the nesting depth is thread-local; everything else goes through
+       CPython's own thread-safe calls. */
+    if (PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#endif
     PyObject *ctor = NULL, *factory = NULL, *func = NULL, *meth = NULL;
 #if FA_NATIVE_CURRENT_TASK
     {
