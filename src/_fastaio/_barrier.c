@@ -861,6 +861,7 @@ op_traverse(OpObject *o, visitproc visit, void *arg)
 static int
 op_clear(OpObject *o)
 {
+    o->phase = PH_DONE;   /* a cleared op never touches its barrier again */
     Py_CLEAR(o->barrier);
     Py_CLEAR(o->fut);
     return 0;

@@ -42,7 +42,8 @@
    only open and close a block. */
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030D0000
 #  define FA_FREE_THREADED 1
-#  define FA_BEGIN_CRITICAL_SECTION(op) Py_BEGIN_CRITICAL_SECTION(op)
+#  define FA_BEGIN_CRITICAL_SECTION(op) \
+    Py_BEGIN_CRITICAL_SECTION((PyObject *)(op))
 #  define FA_END_CRITICAL_SECTION() Py_END_CRITICAL_SECTION()
 #else
 #  define FA_FREE_THREADED 0
