@@ -386,3 +386,57 @@ def test_unique_indices_after_cancellations(fa, run):
     # c keeps 2; d and e take the indices a and b gave back, lowest first;
     # f takes the next unused one and trips the barrier.
     assert got == {"c": 2, "d": 0, "e": 1, "f": 3}
+
+
+def test_threads_and_loops(fa):
+    """Barriers on loops in several threads; a barrier used from a second
+    loop refuses it and keeps its state."""
+    import threading
+
+    shared = fa.Barrier(3)   # a second arrival has to suspend
+    errors = []
+    results = []
+
+    def worker(n):
+        async def main():
+            own = fa.Barrier(3)
+            for _ in range(200):
+                got = await asyncio.gather(*(own.wait() for _ in range(3)))
+                assert sorted(got) == [0, 1, 2]
+            try:
+                await shared.wait()     # the first loop to wait binds it
+            except RuntimeError as exc:
+                errors.append(str(exc))
+            return n
+
+        try:
+            results.append(fa.run(main()))
+        except BaseException as exc:   # pragma: no cover - reported below
+            results.append(exc)
+
+    bound = fa.new_event_loop()
+
+    async def bind():
+        waiter = asyncio.ensure_future(shared.wait())
+        await asyncio.sleep(0)
+        return waiter
+
+    waiter = bound.run_until_complete(bind())
+    assert shared.n_waiting == 1
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 1, 2, 3]
+    assert len(errors) == 4 and all("different" in e and "loop" in e
+                                    for e in errors)
+    # The refused waits gave their places back.
+    assert shared.n_waiting == 1 and not shared.broken
+
+    async def finish():
+        return sorted(await asyncio.gather(waiter, shared.wait(),
+                                           shared.wait()))
+
+    assert bound.run_until_complete(finish()) == [0, 1, 2]
+    bound.close()
