@@ -351,12 +351,30 @@ class _BarrierState(enum.Enum):
     BROKEN = "broken"
 
 
+async def _wait_for(cond, predicate):
+    """cond.wait_for(predicate) with the wakeup-on-exception of 3.13's
+    Condition.wait (gh-112202) on every version."""
+    if _compat.PY313:
+        return await cond.wait_for(predicate)
+    try:
+        return await cond.wait_for(predicate)
+    except BaseException:
+        cond.notify(1)
+        raise
+
+
 class Barrier:
     """asyncio.Barrier with CPython 3.14's behaviour on every version.
 
     One difference on purpose: arrival indices are unique within a round even
     when a waiter is cancelled before the barrier trips (gh-155233): a new
     arrival takes the lowest index a cancelled waiter gave back.
+
+    A waiter leaving by an exception while suspended wakes the first other
+    waiter, which re-checks and waits again at the end of the queue: that is
+    what asyncio.Condition.wait does since 3.13 (gh-112202), and it changes
+    the order in which the others resume; ``_wait_for`` does the same on
+    older versions.
     """
 
     def __init__(self, parties):
@@ -396,7 +414,7 @@ class Barrier:
         """Wait until ``parties`` tasks wait; return this task's index."""
         cond = self._cond
         async with cond:
-            await cond.wait_for(self._accepting)
+            await _wait_for(cond, self._accepting)
             if self._state is _BarrierState.BROKEN:
                 raise BrokenBarrierError("Barrier aborted")
             if self._free:
@@ -411,7 +429,7 @@ class Barrier:
                     self._state = _BarrierState.DRAINING
                     cond.notify_all()
                 else:
-                    await cond.wait_for(self._tripped_or_failed)
+                    await _wait_for(cond, self._tripped_or_failed)
                     if self._state in (_BarrierState.BROKEN,
                                        _BarrierState.RESETTING):
                         raise BrokenBarrierError("Abort or reset of barrier")
