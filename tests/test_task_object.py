@@ -140,3 +140,45 @@ def test_eager_tasks_leak_nothing(fa, run):
     # would show as thousands.
     assert new_objects < 200, new_objects
     assert grown < 64 * 1024, grown
+
+
+def test_loops_in_several_threads(fa, loop_kind):
+    """Loops running in several threads at once (free-threaded builds run
+    them in parallel) each get their own eager tasks, current task and
+    nesting depth."""
+    import threading
+
+    from conftest import make_loop
+
+    async def leaf(i):
+        assert asyncio.current_task().get_name() == f"leaf-{i}"
+        if i % 3 == 0:
+            await asyncio.sleep(0)
+        return i
+
+    async def main():
+        total = 0
+        for _ in range(20):
+            tasks = [fa.create_task(leaf(i), name=f"leaf-{i}")
+                     for i in range(100)]
+            total += sum([await t for t in tasks])
+        return total
+
+    results, errors = [], []
+
+    def worker():
+        loop = make_loop(fa, loop_kind)
+        try:
+            results.append(loop.run_until_complete(main()))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            loop.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert results == [20 * sum(range(100))] * 4
