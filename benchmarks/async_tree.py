@@ -145,7 +145,11 @@ def measure(shape, leaf, loop_name, levels, branches, rounds, warmup,
             log=None):
     """Interleaved rounds of one (shape, leaf, loop) over the variants."""
     setups, skipped = {}, {}
-    for v in variants.variants(loop_name):
+    for v in variants.VARIANTS:
+        why = variants.available(v, loop_name)
+        if why:
+            skipped[v] = why
+            continue
         ns = variants.setup(v, loop_name)
         why = variants.missing(ns, ("TaskGroup",) if shape == "TaskGroup"
                                else ())

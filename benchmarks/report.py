@@ -99,11 +99,13 @@ def markdown_table(doc):
     stdlib default (and eager, 3.12+), median (min–max) over the rounds."""
     interps = list(doc["interpreters"])
     out = [header(doc), "",
-           f"Speed-up of fastaio (compiled core) over the stdlib's default "
-           f"lazy tasks in the same run, median (min–max) over the rounds; "
-           f"> 1 is faster. On 3.12+ the second line is the speed-up over "
-           f"`asyncio.eager_task_factory`. — means no stdlib counterpart "
-           f"(TaskGroup and Barrier are 3.11+)."]
+           "Speed-up of fastaio (compiled core) over the stdlib's default "
+           "lazy tasks in the same run, median (min–max) over the rounds; "
+           "> 1 is faster. On 3.12+ the second line is the speed-up over "
+           "`asyncio.eager_task_factory` (not on uvloop, where it fails on "
+           "3.12/3.13: uvloop passes `eager_start=`, which that factory "
+           "rejects). — means no stdlib counterpart (TaskGroup and Barrier "
+           "are 3.11+)."]
     for loop in _loops(doc):
         out += ["", f"**{LOOP_TITLES.get(loop, loop)}**", "",
                 "| benchmark | " + " | ".join(

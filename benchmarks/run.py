@@ -63,6 +63,7 @@ SETTINGS = {
                   wrk_warmup_seconds=1, server_rounds=2, server_warmup=1),
 }
 SERVER_VARIANTS = (BASELINE, EAGER, "fastaio c")
+ALL_VARIANTS = (BASELINE, EAGER, "fastaio c", "fastaio python")
 
 
 def log(msg):
@@ -156,6 +157,13 @@ try:
                        "implementations": sorted(fastaio.implementations)}
 except Exception as exc:
     info["fastaio"] = {"error": repr(exc)}
+sys.path.insert(0, "BENCHMARKS_DIR")
+import variants
+info["variants"] = {loop: variants.variants(loop) for loop in variants.LOOPS}
+info["unavailable"] = {
+    f"{v} on {loop}": variants.available(v, loop)
+    for loop in variants.LOOPS for v in variants.VARIANTS
+    if variants.available(v, loop)}
 for mod in ("uvloop", "aiohttp", "pytest_benchmark"):
     try:
         m = __import__(mod)
@@ -178,7 +186,7 @@ def prepare_interpreter(label, python):
     if run(pip + ["--force-reinstall", "."], env=env,
            timeout=1200).returncode != 0:
         raise RuntimeError("pip install . failed")
-    proc = run([vpy, "-c", INFO_CODE], capture_output=True, text=True,
+    proc = run([vpy, "-c", INFO_CODE.replace("BENCHMARKS_DIR", str(HERE))], capture_output=True, text=True,
                env=env, cwd=WORK, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
@@ -226,7 +234,7 @@ def add_results(results, suite, bench, loop, samples, unit,
 
 # ------------------------------------------------------------------ micro
 
-def run_micro(label, vpy, s, raw):
+def run_micro(label, vpy, s, raw, unavailable):
     per_round = {}            # (bench, loop, variant) -> [s/op per round]
     skipped = {}
     for r in range(s["micro_rounds"]):
@@ -259,7 +267,11 @@ def run_micro(label, vpy, s, raw):
     for (bench, loop, v), xs in per_round.items():
         blocks.setdefault((bench, loop), {})[v] = xs
     for (bench, loop), samples in blocks.items():
-        add_results(results, "micro", bench, loop, samples, "s/op")
+        not_run = {v: unavailable.get(f"{v} on {loop}") or
+                   "no such API in asyncio on this Python"
+                   for v in ALL_VARIANTS if v not in samples}
+        add_results(results, "micro", bench, loop, samples, "s/op",
+                    skipped=not_run)
     return results, sorted(skipped)
 
 
@@ -352,9 +364,13 @@ def _read_port(proc, timeout):
     return box.get("port")
 
 
-def run_server(label, vpy, s, raw, loops, wrk, avail):
+def run_server(label, vpy, s, raw, loops, wrk, avail, unavailable):
     combos = [(loop, v) for loop in loops for v in SERVER_VARIANTS
               if v in avail[loop]]
+    not_run = {loop: {v: why for v in SERVER_VARIANTS
+                      if v not in avail[loop]
+                      for why in [unavailable.get(f"{v} on {loop}")] if why}
+               for loop in loops}
     n_runs = len(combos) * (s["server_rounds"] + s["server_warmup"])
     budget = n_runs * (s["wrk_seconds"] + 15) + 60
     procs = {}
@@ -407,9 +423,10 @@ def run_server(label, vpy, s, raw, loops, wrk, avail):
         for loop, by_v in samples.items():
             add_results(results, "server", "server requests/s", loop,
                         {v: d["rps"] for v, d in by_v.items()}, "req/s",
-                        higher_is_better=True)
+                        higher_is_better=True, skipped=not_run[loop])
             add_results(results, "server", "server p99 latency", loop,
-                        {v: d["p99"] for v, d in by_v.items()}, "s")
+                        {v: d["p99"] for v, d in by_v.items()}, "s",
+                        skipped=not_run[loop])
     finally:
         for item in procs.values():
             p = item[0] if isinstance(item, tuple) else item
@@ -460,12 +477,7 @@ def select_interpreters(wanted):
 
 def variants_available(info):
     """variant names available per loop, from the interpreter info."""
-    minor = tuple(int(x) for x in info["version_short"].split(".")[:2])
-    impls = info["fastaio"].get("implementations", [])
-    base = [BASELINE] + ([EAGER] if minor >= (3, 12) else []) + \
-        [f"fastaio {i}" for i in ("c", "python") if i in impls]
-    loops = ["asyncio"] + (["uvloop"] if info.get("uvloop") else [])
-    return {loop: base for loop in loops}
+    return {loop: vs for loop, vs in info["variants"].items() if vs}
 
 
 def driver_python():
@@ -568,12 +580,14 @@ def main(argv=None):
         for suite in suites:
             try:
                 if suite == "micro":
-                    res, skipped = run_micro(label, vpy, s, raw)
+                    res, skipped = run_micro(label, vpy, s, raw,
+                                             info.get("unavailable", {}))
                     entry["micro_skipped"] = skipped
                 elif suite == "tree":
                     res = run_tree(label, vpy, s, raw, loops)
                 elif wrk:
-                    res = run_server(label, vpy, s, raw, loops, wrk, avail)
+                    res = run_server(label, vpy, s, raw, loops, wrk, avail,
+                                     info.get("unavailable", {}))
                 else:
                     entry["errors"].append(f"server: not run: {wrk_note}")
                     continue

@@ -51,11 +51,40 @@ def available(variant, loop_name):
         return "uvloop is not installed"
     if variant == EAGER and not hasattr(asyncio, "eager_task_factory"):
         return "asyncio has no eager_task_factory before 3.12"
+    if variant == EAGER and loop_name == "uvloop":
+        return _uvloop_eager_problem()
     if variant.startswith("fastaio "):
         impl = variant.split()[1]
         if impl not in fastaio.implementations:
             return f"fastaio's {impl} implementation is not built"
     return None
+
+
+_probed = {}
+
+
+def _uvloop_eager_problem():
+    """Why asyncio.eager_task_factory does not work on uvloop here, or None.
+    (uvloop passes ``eager_start=`` to the task factory, which the factory
+    of CPython 3.12 and 3.13 does not accept.)"""
+    if "uvloop" not in _probed:
+        import uvloop
+
+        async def probe():
+            return 1
+
+        loop = uvloop.new_event_loop()
+        try:
+            loop.set_task_factory(asyncio.eager_task_factory)
+            loop.run_until_complete(loop.create_task(probe()))
+            _probed["uvloop"] = None
+        except TypeError as exc:
+            _probed["uvloop"] = (
+                f"asyncio.eager_task_factory fails on uvloop "
+                f"{uvloop.__version__}: {exc}")
+        finally:
+            loop.close()
+    return _probed["uvloop"]
 
 
 def variants(loop_name):
