@@ -74,11 +74,13 @@ def _uvloop_eager_problem():
             return 1
 
         loop = uvloop.new_event_loop()
+        coro = probe()
         try:
             loop.set_task_factory(asyncio.eager_task_factory)
-            loop.run_until_complete(loop.create_task(probe()))
+            loop.run_until_complete(loop.create_task(coro))
             _probed["uvloop"] = None
         except TypeError as exc:
+            coro.close()
             _probed["uvloop"] = (
                 f"asyncio.eager_task_factory fails on uvloop "
                 f"{uvloop.__version__}: {exc}")
