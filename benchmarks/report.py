@@ -46,9 +46,16 @@ def fmt_speedup(s, mark_slower=True):
     if not s:
         return "—"
     text = f"{s['median']:.2f}× ({s['min']:.2f}–{s['max']:.2f})"
-    if mark_slower and s["median"] < 1:
+    if mark_slower and is_slower(s):
         text = f"**{text} slower**"
+    elif mark_slower and s["median"] < 1:
+        text += " not faster"
     return text
+
+
+def is_slower(s):
+    """Slower in every round (not just noise around 1), as printed."""
+    return bool(s) and round(s["max"], 2) < 1
 
 
 def fmt_value(r):
@@ -94,6 +101,18 @@ def header(doc):
     return "\n".join(lines)
 
 
+def eager_uvloop_note(doc):
+    broken = [k for k, v in doc["interpreters"].items()
+              if "stdlib eager on uvloop" in
+              ((v.get("info") or {}).get("unavailable") or {})]
+    if not broken:
+        return ""
+    return (" On uvloop with " + ", ".join(broken) + " there is no eager "
+            "line: `asyncio.eager_task_factory` raises TypeError there "
+            "(uvloop passes `eager_start=`, which that factory does not "
+            "take).")
+
+
 def markdown_table(doc):
     """The README table: speed-up of fastaio's compiled core over the
     stdlib default (and eager, 3.12+), median (min–max) over the rounds."""
@@ -102,10 +121,8 @@ def markdown_table(doc):
            "Speed-up of fastaio (compiled core) over the stdlib's default "
            "lazy tasks in the same run, median (min–max) over the rounds; "
            "> 1 is faster. On 3.12+ the second line is the speed-up over "
-           "`asyncio.eager_task_factory` (not on uvloop, where it fails on "
-           "3.12/3.13: uvloop passes `eager_start=`, which that factory "
-           "rejects). — means no stdlib counterpart (TaskGroup and Barrier "
-           "are 3.11+)."]
+           "`asyncio.eager_task_factory`. — means no stdlib counterpart "
+           "(TaskGroup and Barrier are 3.11+)." + eager_uvloop_note(doc)]
     for loop in _loops(doc):
         out += ["", f"**{LOOP_TITLES.get(loop, loop)}**", "",
                 "| benchmark | " + " | ".join(
@@ -140,23 +157,26 @@ def slower_summary(doc):
             if r["variant"] != SUBJECT or "skipped" in r:
                 continue
             total += 1
-            s = r.get("speedup_vs_default")
-            if s and s["median"] < 1:
-                slower_default.append(f"{r['bench']} ({label}, {r['loop']})")
-            e = r.get("speedup_vs_eager")
-            if e and e["median"] < 1:
-                slower_eager.append(f"{r['bench']} ({label}, {r['loop']})")
+            where = f"{r['bench']} ({label}, {r['loop']})"
+            if is_slower(r.get("speedup_vs_default")):
+                slower_default.append(where)
+            if is_slower(r.get("speedup_vs_eager")):
+                slower_eager.append(where)
+    n_eager = sum(1 for entry in doc["interpreters"].values()
+                  for r in entry["results"]
+                  if r["variant"] == SUBJECT and r.get("speedup_vs_eager"))
     parts = []
     if slower_default:
-        parts.append(f"fastaio is slower than the stdlib's default tasks in "
-                     f"{len(slower_default)} of {total} measurements")
+        parts.append(f"fastaio's compiled core is slower than the stdlib's "
+                     f"default tasks in every round of {len(slower_default)}"
+                     f" of these {total} measurements")
     if slower_eager:
         parts.append(f"slower than `asyncio.eager_task_factory` in "
-                     f"{len(slower_eager)} (3.12+)")
+                     f"{len(slower_eager)} of {n_eager}")
     if not parts:
         return "In this run fastaio was not slower anywhere."
-    return ("In this run " + ", and ".join(parts) +
-            "; those cells are in bold above.")
+    return ("Where fastaio is not faster, the table says so: in this run " +
+            ", and ".join(parts) + " (in bold).")
 
 
 def full_markdown(doc):
