@@ -103,8 +103,9 @@ def header(doc):
 
 def eager_uvloop_note(doc):
     broken = [k for k, v in doc["interpreters"].items()
-              if "stdlib eager on uvloop" in
-              ((v.get("info") or {}).get("unavailable") or {})]
+              if "fails on uvloop" in
+              ((v.get("info") or {}).get("unavailable") or {}).get(
+                  "stdlib eager on uvloop", "")]
     if not broken:
         return ""
     return (" On uvloop with " + ", ".join(broken) + " there is no eager "

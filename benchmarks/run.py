@@ -2,7 +2,7 @@
 """Run fastaio's benchmark suite on every CPython found; write
 ``benchmarks/results/results.json`` and ``speedups.png``.
 
-    python3 benchmarks/run.py                    # everything (~25 min)
+    python3 benchmarks/run.py                    # everything (~20 min)
     python3 benchmarks/run.py --quick            # a smoke run (~5 min)
     python3 benchmarks/run.py --only micro,tree --python 3.13
 
@@ -53,10 +53,10 @@ SUITES = ("micro", "tree", "server")
 # Settings per mode.  Server: wrk threads, connections, seconds per run;
 # warm-up runs (discarded) are shorter.
 SETTINGS = {
-    "full": dict(micro_rounds=5, micro_max_time=0.2, tree_levels=6,
+    "full": dict(micro_rounds=5, micro_max_time=0.1, tree_levels=6,
                  tree_branches=6, tree_rounds=3, tree_warmup=1,
-                 wrk_threads=2, wrk_connections=64, wrk_seconds=5,
-                 wrk_warmup_seconds=2, server_rounds=3, server_warmup=1),
+                 wrk_threads=2, wrk_connections=64, wrk_seconds=4,
+                 wrk_warmup_seconds=1, server_rounds=3, server_warmup=1),
     "quick": dict(micro_rounds=2, micro_max_time=0.03, tree_levels=4,
                   tree_branches=6, tree_rounds=2, tree_warmup=1,
                   wrk_threads=2, wrk_connections=64, wrk_seconds=2,
