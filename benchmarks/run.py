@@ -2,8 +2,8 @@
 """Run fastaio's benchmark suite on every CPython found; write
 ``benchmarks/results/results.json`` and ``speedups.png``.
 
-    python3 benchmarks/run.py                    # everything (~20 min)
-    python3 benchmarks/run.py --quick            # a smoke run (~5 min)
+    python3 benchmarks/run.py                    # everything (~17 min, 5 interpreters)
+    python3 benchmarks/run.py --quick            # a smoke run (~4 min)
     python3 benchmarks/run.py --only micro,tree --python 3.13
 
 Interpreters are those of the test matrix (``tests/matrix.py``): the newest
