@@ -1,0 +1,146 @@
+"""The setups every benchmark compares, on each kind of event loop.
+
+A *variant* says how tasks are created and which TaskGroup, Barrier and
+current_task() the workload uses:
+
+``stdlib default``
+    the loop's own lazy tasks; ``asyncio.TaskGroup``, ``asyncio.Barrier``
+    and ``asyncio.current_task`` (TaskGroup and Barrier exist from 3.11 on);
+``stdlib eager``
+    the same with ``asyncio.eager_task_factory`` (3.12+);
+``fastaio c`` / ``fastaio python``
+    fastaio's compiled core / its pure-Python twin: ``new_event_loop()`` on
+    the stdlib loop, ``install(loop)`` on uvloop, and that implementation's
+    TaskGroup, Barrier and current_task.
+
+Loops: ``asyncio`` (the stdlib's default loop) and ``uvloop``.
+"""
+import asyncio
+import sys
+import types
+
+import fastaio
+
+LOOPS = ("asyncio", "uvloop")
+VARIANTS = ("stdlib default", "stdlib eager", "fastaio c", "fastaio python")
+BASELINE = "stdlib default"
+EAGER = "stdlib eager"
+
+
+def has_uvloop():
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def base_loop_factory(loop_name):
+    if loop_name == "uvloop":
+        import uvloop
+        return uvloop.new_event_loop
+    if loop_name == "asyncio":
+        return asyncio.new_event_loop
+    raise ValueError(loop_name)
+
+
+def available(variant, loop_name):
+    """None if the variant can run on this interpreter and loop, else why
+    not."""
+    if loop_name == "uvloop" and not has_uvloop():
+        return "uvloop is not installed"
+    if variant == EAGER and not hasattr(asyncio, "eager_task_factory"):
+        return "asyncio has no eager_task_factory before 3.12"
+    if variant == EAGER and loop_name == "uvloop":
+        return _uvloop_eager_problem()
+    if variant.startswith("fastaio "):
+        impl = variant.split()[1]
+        if impl not in fastaio.implementations:
+            return f"fastaio's {impl} implementation is not built"
+    return None
+
+
+_probed = {}
+
+
+def _uvloop_eager_problem():
+    """Why asyncio.eager_task_factory does not work on uvloop here, or None.
+    (uvloop passes ``eager_start=`` to the task factory, which the factory
+    of CPython 3.12 and 3.13 does not accept.)"""
+    if "uvloop" not in _probed:
+        import uvloop
+
+        async def probe():
+            return 1
+
+        loop = uvloop.new_event_loop()
+        coro = probe()
+        try:
+            loop.set_task_factory(asyncio.eager_task_factory)
+            loop.run_until_complete(loop.create_task(coro))
+            _probed["uvloop"] = None
+        except TypeError as exc:
+            coro.close()
+            _probed["uvloop"] = (
+                f"asyncio.eager_task_factory fails on uvloop "
+                f"{uvloop.__version__}: {exc}")
+        finally:
+            loop.close()
+    return _probed["uvloop"]
+
+
+def variants(loop_name):
+    """The variants available on this interpreter for ``loop_name``."""
+    return [v for v in VARIANTS if available(v, loop_name) is None]
+
+
+def setup(variant, loop_name):
+    """A namespace with ``new_loop()``, ``TaskGroup``, ``Barrier`` and
+    ``current_task`` for ``variant`` (``None`` where it has none)."""
+    why = available(variant, loop_name)
+    if why:
+        raise LookupError(f"{variant} on {loop_name}: {why}")
+    base = base_loop_factory(loop_name)
+    if variant.startswith("fastaio "):
+        api = fastaio.implementations[variant.split()[1]]
+        if loop_name == "asyncio":
+            new_loop = api.new_event_loop
+        else:
+            def new_loop():
+                return api.install(base())
+        return types.SimpleNamespace(
+            name=variant, loop=loop_name, new_loop=new_loop,
+            TaskGroup=api.TaskGroup, Barrier=api.Barrier,
+            current_task=api.current_task)
+    if variant == EAGER:
+        def new_loop():
+            loop = base()
+            loop.set_task_factory(asyncio.eager_task_factory)
+            return loop
+    else:
+        new_loop = base
+    return types.SimpleNamespace(
+        name=variant, loop=loop_name, new_loop=new_loop,
+        TaskGroup=getattr(asyncio, "TaskGroup", None),
+        Barrier=getattr(asyncio, "Barrier", None),
+        current_task=asyncio.current_task)
+
+
+def missing(setup_ns, needs):
+    """Why ``setup_ns`` cannot run a workload needing the attributes in
+    ``needs`` (e.g. ``("TaskGroup",)``), or None."""
+    for name in needs:
+        if getattr(setup_ns, name) is None:
+            return (f"asyncio has no {name} on Python "
+                    f"{sys.version_info[0]}.{sys.version_info[1]}")
+    return None
+
+
+def rotated(items, k):
+    """``items`` rotated left by ``k``: round ``k`` of an interleaved run
+    starts with a different variant, so no variant always runs first."""
+    items = list(items)
+    if not items:
+        return items
+    k %= len(items)
+    return items[k:] + items[:k]

@@ -1,0 +1,62 @@
+"""The benchmark workloads compute the same thing under every variant.
+
+Correctness only, on small sizes: nothing here is timed.  The benchmarks
+themselves run with ``python3 benchmarks/run.py``.
+"""
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent /
+                       "benchmarks"))
+import async_tree  # noqa: E402
+import test_micro as micro  # noqa: E402
+import variants  # noqa: E402
+
+CASES = [(v, loop) for loop in variants.LOOPS for v in variants.VARIANTS
+         if variants.available(v, loop) is None]
+
+
+@pytest.mark.parametrize("variant,loop_name", CASES)
+@pytest.mark.parametrize("shape", async_tree.SHAPES)
+def test_async_tree_result(variant, loop_name, shape):
+    ns = variants.setup(variant, loop_name)
+    if shape == "TaskGroup" and ns.TaskGroup is None:
+        pytest.skip("asyncio has no TaskGroup")
+    loop = ns.new_loop()
+    try:
+        for leaf in async_tree.LEAVES:
+            for _ in range(2):          # the cache is rebuilt every run
+                _, result = async_tree.run_tree(loop, ns, shape, leaf, 3, 4)
+                assert result == async_tree.expected(3, 4, leaf), leaf
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def test_async_tree_expected_values():
+    assert async_tree.expected(2, 3, "none") == 9
+    assert async_tree.expected(1, 2, "memo") == 0 + 7
+
+
+@pytest.mark.parametrize("variant,loop_name", CASES)
+def test_micro_workloads_run(variant, loop_name):
+    ns = variants.setup(variant, loop_name)
+    loop = ns.new_loop()
+    try:
+        for bench, workload in micro.WORKLOADS.items():
+            if variants.missing(ns, micro.NEEDS.get(bench, ())):
+                continue
+            loop.run_until_complete(workload(ns, loop, 2))
+        assert not asyncio.all_tasks(loop)
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def test_variant_order_rotates():
+    assert variants.rotated("abcd", 1) == list("bcda")
+    assert variants.rotated("abcd", 4) == list("abcd")
+    assert variants.rotated([], 3) == []
