@@ -94,6 +94,13 @@ def variants(loop_name):
     return [v for v in VARIANTS if available(v, loop_name) is None]
 
 
+# Before 3.12, fastaio.install() (with the compiled core) replaces
+# asyncio.current_task process-wide by fastaio's; the stdlib variants must
+# keep measuring asyncio's own function.
+_STDLIB_CURRENT_TASK = getattr(asyncio.current_task, "_fastaio_original",
+                               asyncio.current_task)
+
+
 def setup(variant, loop_name):
     """A namespace with ``new_loop()``, ``TaskGroup``, ``Barrier`` and
     ``current_task`` for ``variant`` (``None`` where it has none)."""
@@ -123,7 +130,7 @@ def setup(variant, loop_name):
         name=variant, loop=loop_name, new_loop=new_loop,
         TaskGroup=getattr(asyncio, "TaskGroup", None),
         Barrier=getattr(asyncio, "Barrier", None),
-        current_task=asyncio.current_task)
+        current_task=_STDLIB_CURRENT_TASK)
 
 
 def missing(setup_ns, needs):

@@ -148,11 +148,10 @@ def _bind(module, base_name, label, api, bases, attrs, loop=None):
 _exclude(
     "test_tasks", "BaseTaskTests",
     "the test's expected stack is that of asyncio's own Task class, whose "
-    "constructor adds no Python frame; the pure-Python Task of 3.9-3.11 and "
-    "the Task subclass of 3.12.0-3.12.4 do",
+    "constructor adds no Python frame; the pure-Python Task of 3.9-3.11 "
+    "does",
     "test_task_source_traceback",
-    when=not _compat.PY312 or _compat.GET_CORO_CRASHES,
-    impls=None if _compat.GET_CORO_CRASHES else ("python",))
+    when=not _compat.PY312, impls=("python",))
 _exclude(
     "test_taskgroups", "TestTaskGroup",
     "expects create_task() to leave the coroutine open when it refuses it; "

@@ -234,13 +234,12 @@ def test_plain_task_on_old_python_gets_clear_error(fa, what):
 def test_raised_group_does_not_keep_task_alive(fa, run, request):
     """The group raised by a TaskGroup must not hold its parent task through
     the traceback's frames (a cycle only the gc could break)."""
-    if ((not _compat.PY312 and fa.IMPLEMENTATION == "python")
-            or _compat.GET_CORO_CRASHES):
+    if not _compat.PY312 and fa.IMPLEMENTATION == "python":
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "known defect: the pure-Python Task of 3.9-3.11 (and the Python "
-            "Task subclass of 3.12.0-3.12.4) runs the eager first step below "
-            "a Python __init__ frame that the failed step's traceback "
-            "reaches through f_back, so only the gc frees the task")))
+            "known defect: the pure-Python Task of 3.9-3.11 runs the eager "
+            "first step below a Python __init__ frame that the failed step's "
+            "traceback reaches through f_back, so only the gc frees the "
+            "task")))
     import gc
     import weakref
 

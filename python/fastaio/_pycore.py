@@ -116,19 +116,16 @@ elif _compat.PY312:
 
     class Task(asyncio.Task):
         """``asyncio.Task`` whose ``get_coro()`` is safe after an eager start
-        completed the task (CPython 3.12.0-3.12.4 crash there, gh-122332)."""
+        completed the task (CPython 3.12.0-3.12.4 crash there, gh-122332).
 
-        _fastaio_done_eagerly = False
+        No ``__init__`` of its own: construction stays asyncio's C code."""
 
-        def __init__(self, coro, *, eager_start=False, **kwargs):
-            super().__init__(coro, eager_start=eager_start, **kwargs)
-            if eager_start and super().done():
-                self._fastaio_done_eagerly = True
+        __slots__ = ()
 
         def get_coro(self):
-            if self._fastaio_done_eagerly:
-                return None
-            return super().get_coro()
+            # The ``_coro`` getter returns None once the eager start has
+            # cleared the coroutine, which is what 3.12.5+ get_coro() does.
+            return self._coro
 
 else:
     _PyFuture = futures._PyFuture
