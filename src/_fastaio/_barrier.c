@@ -1005,18 +1005,6 @@ static struct PyModuleDef barrier_module = {
     NULL,
 };
 
-static PyObject *
-import_attr(const char *module_name, const char *attr)
-{
-    PyObject *mod = PyImport_ImportModule(module_name);   /* new */
-    if (mod == NULL) {
-        return NULL;
-    }
-    PyObject *res = PyObject_GetAttrString(mod, attr);    /* new */
-    Py_DECREF(mod);
-    return res;
-}
-
 static int
 init_state(void)
 {
@@ -1032,9 +1020,9 @@ init_state(void)
     Py_DECREF(asyncio);
 #define LOAD(field, expr) \
     if ((state.field = (expr)) == NULL) { return -1; }
-    LOAD(get_running_loop, import_attr("asyncio.events", "_get_running_loop"));
-    LOAD(invalid_state, import_attr("asyncio", "InvalidStateError"));
-    LOAD(broken_error, import_attr("fastaio._compat", "BrokenBarrierError"));
+    LOAD(get_running_loop, fa_import_attr("asyncio.events", "_get_running_loop"));
+    LOAD(invalid_state, fa_import_attr("asyncio", "InvalidStateError"));
+    LOAD(broken_error, fa_import_attr("fastaio._compat", "BrokenBarrierError"));
     LOAD(str_create_future, PyUnicode_InternFromString("create_future"));
     LOAD(str_set_result, PyUnicode_InternFromString("set_result"));
     LOAD(str_blocking,

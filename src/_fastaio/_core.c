@@ -1322,18 +1322,6 @@ static struct PyModuleDef core_module = {
     core_methods,
 };
 
-static PyObject *
-import_attr(const char *module_name, const char *attr)
-{
-    PyObject *mod = PyImport_ImportModule(module_name);   /* new */
-    if (mod == NULL) {
-        return NULL;
-    }
-    PyObject *res = PyObject_GetAttrString(mod, attr);    /* new */
-    Py_DECREF(mod);
-    return res;
-}
-
 static int
 init_state(void)
 {
@@ -1368,18 +1356,18 @@ init_state(void)
     if (state.kwnames_context == NULL) {
         return -1;
     }
-    state.get_running_loop = import_attr("asyncio.events",
+    state.get_running_loop = fa_import_attr("asyncio.events",
                                          "_get_running_loop");
-    state.get_event_loop = import_attr("asyncio.events", "get_event_loop");
+    state.get_event_loop = fa_import_attr("asyncio.events", "get_event_loop");
     /* fastaio/__init__.py imports _pycore before the compiled core. */
-    state.pure_create_task = import_attr("fastaio._pycore",
+    state.pure_create_task = fa_import_attr("fastaio._pycore",
                                          "create_task_via_factory");
     if (state.get_running_loop == NULL || state.get_event_loop == NULL
             || state.pure_create_task == NULL) {
         return -1;
     }
 #if FA_NATIVE_EAGER
-    PyObject *stdlib_factory = import_attr("asyncio", "eager_task_factory");
+    PyObject *stdlib_factory = fa_import_attr("asyncio", "eager_task_factory");
     if (stdlib_factory == NULL) {
         return -1;
     }
@@ -1390,7 +1378,7 @@ init_state(void)
     }
 #endif
 #if !FA_NATIVE_CURRENT_TASK
-    state.current_tasks = import_attr("asyncio.tasks", "_current_tasks");
+    state.current_tasks = fa_import_attr("asyncio.tasks", "_current_tasks");
     if (state.current_tasks == NULL) {
         return -1;
     }
@@ -1443,7 +1431,7 @@ PyInit__core(void)
     PyObject *ctor = NULL, *factory = NULL, *func = NULL, *meth = NULL;
 #if FA_NATIVE_CURRENT_TASK
     {
-        PyObject *ct = import_attr("asyncio", "current_task");   /* new */
+        PyObject *ct = fa_import_attr("asyncio", "current_task");   /* new */
         if (ct == NULL || PyModule_AddObject(m, "current_task", ct) < 0) {
             Py_XDECREF(ct);
             goto error;
@@ -1451,7 +1439,7 @@ PyInit__core(void)
     }
     /* The Task of the pure core: asyncio.Task, or on 3.12.0-3.12.4 its
        subclass with a safe get_coro() (gh-122332). */
-    ctor = import_attr("fastaio._pycore", "Task");
+    ctor = fa_import_attr("fastaio._pycore", "Task");
 #else
     {
         PyObject *os = PyImport_ImportModule("os");   /* new */

@@ -66,6 +66,20 @@ fa_handling_exception(void)
 #endif
 }
 
+/* module_name.attr as a new reference (not version-dependent; shared by
+   the compiled modules). */
+static inline PyObject *
+fa_import_attr(const char *module_name, const char *attr)
+{
+    PyObject *mod = PyImport_ImportModule(module_name);   /* new */
+    if (mod == NULL) {
+        return NULL;
+    }
+    PyObject *res = PyObject_GetAttrString(mod, attr);    /* new */
+    Py_DECREF(mod);
+    return res;
+}
+
 /* Py_NewRef is 3.10+. */
 #if PY_VERSION_HEX < 0x030A0000
 static inline PyObject *
