@@ -507,19 +507,11 @@ start_now(PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
     return 0;
 }
 
+/* Task.__init__ once the arguments are parsed (all borrowed). */
 static int
-task_init(PyObject *self, PyObject *args, PyObject *kwds)
+task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
+           PyObject *context, int eager_start)
 {
-    static char *kwlist[] = {"coro", "loop", "name", "context",
-                             "eager_start", NULL};
-    PyObject *coro, *loop = Py_None, *name = Py_None;   /* borrowed */
-    PyObject *context = Py_None;                         /* borrowed */
-    int eager_start = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOp:Task", kwlist,
-                                     &coro, &loop, &name, &context,
-                                     &eager_start)) {
-        return -1;
-    }
     task_extra *extra = TASK_EXTRA(self);
     extra->num_cancels = 0;
     extra->done_eagerly = 0;
@@ -602,6 +594,40 @@ task_init(PyObject *self, PyObject *args, PyObject *kwds)
     Py_XDECREF(step);
     Py_DECREF(real_loop);
     return rc;
+}
+
+static int
+task_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"coro", "loop", "name", "context",
+                             "eager_start", NULL};
+    PyObject *coro, *loop = Py_None, *name = Py_None;   /* borrowed */
+    PyObject *context = Py_None;                         /* borrowed */
+    int eager_start = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOp:Task", kwlist,
+                                     &coro, &loop, &name, &context,
+                                     &eager_start)) {
+        return -1;
+    }
+    return task_setup(self, coro, loop, name, context, eager_start);
+}
+
+/* fastaio.Task(coro, loop=loop, name=name, context=context,
+   eager_start=eager) for the factory, without the type call's argument
+   tuple and dict: the same allocation and __init__ as calling the type. */
+static PyObject *
+task_new_for_factory(PyObject *coro, PyObject *loop, PyObject *name,
+                     PyObject *context, int eager)
+{
+    PyObject *task = TaskType.tp_alloc(&TaskType, 0);   /* new */
+    if (task == NULL) {
+        return NULL;
+    }
+    if (task_setup(task, coro, loop, name, context, eager) < 0) {
+        Py_DECREF(task);
+        return NULL;
+    }
+    return task;
 }
 
 static void
@@ -1000,6 +1026,9 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
                      extra_values, extra_names);
 #else
     /* fastaio's Task decides (and checks) eagerness itself. */
+    if (f->ctor == (PyObject *)&TaskType && extra_names == NULL) {
+        return task_new_for_factory(coro, loop, name, context, want);
+    }
     return call_ctor(f->ctor, loop, coro, name, context,
                      want ? Py_True : Py_False, extra_values, extra_names);
 #endif
