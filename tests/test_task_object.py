@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from fastaio import _compat
+from fastaio import _compat, _pycore
 
 VAR = contextvars.ContextVar("VAR", default="unset")
 
@@ -41,6 +41,18 @@ def test_install_puts_fast_current_task_into_asyncio(fa, run):
     if not _compat.PY312 and fa.IMPLEMENTATION == "c":
         assert asyncio.current_task is fa.current_task
         assert asyncio.tasks.current_task is fa.current_task
+
+
+@pytest.mark.skipif(_compat.PY312, reason="3.12+ uses asyncio's own C "
+                    "current_task, which reads the thread state itself")
+def test_compiled_current_task_reads_the_thread_state(fa):
+    """The compiled core found the running-loop holder's layout it expects,
+    so its current_task() reads the loop without a Python-level call."""
+    if fa.IMPLEMENTATION != "c":
+        assert fa.current_task is _pycore.current_task
+        return
+    from fastaio import _core
+    assert _core.FAST_RUNNING_LOOP == 1
 
 
 def test_base_exception_restores_context_and_task(fa, run):

@@ -46,11 +46,14 @@ def _forget(loop):
         return _replaced_strong.pop(id(loop), (None, None))[1]
 
 
-def _patch_current_task(fast):
-    """Before 3.12 asyncio.current_task() is a Python function; install()
-    with the compiled core replaces it (and asyncio.tasks.current_task),
-    once per process, by fastaio's C version, which reads the same state.
-    Code that imported the function before keeps the original."""
+def _patch_asyncio(core):
+    """The process-wide replacements that install() makes (see README):
+    ``asyncio.create_task`` before 3.13, and before 3.12, with the compiled
+    core, ``asyncio.current_task`` (and ``asyncio.tasks.current_task``) by
+    fastaio's C version, which reads the same state.  Each is done once per
+    process; code that imported the function before keeps the original."""
+    patch_asyncio_create_task()
+    fast = core.current_task
     if _compat.PY312 or not isinstance(fast, types.BuiltinFunctionType):
         return
     if asyncio.current_task is not fast:
@@ -91,8 +94,7 @@ def build(core, implementation):
                     "with force=True (fastaio.uninstall() then restores it)")
             _remember(loop, current)
         loop.set_task_factory(factory)
-        patch_asyncio_create_task()
-        _patch_current_task(core.current_task)
+        _patch_asyncio(core)
         if (not _compat.PY314
                 and type(loop).create_task is _stdlib_create_task
                 and "create_task" not in getattr(loop, "__dict__", ())):
@@ -117,8 +119,7 @@ def build(core, implementation):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.set_task_factory(factory)
-            patch_asyncio_create_task()
-            _patch_current_task(core.current_task)
+            _patch_asyncio(core)
 
         create_task = create_task_via_factory
 
