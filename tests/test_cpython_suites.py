@@ -65,6 +65,7 @@ def _module_with(real, overrides):
 def _overrides(api):
     names = {
         "current_task": api.current_task,
+        "gather": api.gather,
         "create_eager_task_factory": api.create_eager_task_factory,
         "eager_task_factory": api.eager_task_factory,
         "TaskGroup": api.TaskGroup,
@@ -193,6 +194,9 @@ def _bind_all():
                   ((), (test_utils.TestCase,)),
                   {"new_task": new_task,
                    "current_task": staticmethod(api.current_task)})
+            # fastaio.gather (asyncio.gather itself from 3.12 on).
+            for base in ("FutureGatherTests", "CoroutineGatherTests"):
+                _bind(test_tasks, base, label, api, ((), ()), {})
         if test_eager is not None:
             _bind(test_eager, "EagerTaskFactoryLoopTests", label, api,
                   ((), (test_utils.TestCase,)), {"Task": api.Task})
@@ -214,7 +218,7 @@ _bind_all()
 def test_suites_bound():
     """The suites that exist on this interpreter were all bound."""
     bound = [k for k in globals() if k.startswith("Test_")]
-    expected = 2 * len(fastaio.implementations)       # BaseTaskTests etc.
+    expected = 4 * len(fastaio.implementations)       # BaseTaskTests etc.
     if _compat.PY312:
         expected += 2 * len(fastaio.implementations)
     if _compat.PY311:

@@ -36,6 +36,7 @@ __all__ = (
     "create_task",
     "current_task",
     "eager_task_factory",
+    "gather",
     "install",
     "new_event_loop",
     "run",
@@ -124,6 +125,7 @@ create_eager_task_factory = _active.create_eager_task_factory
 create_task = _active.create_task
 current_task = _active.current_task
 eager_task_factory = _active.eager_task_factory
+gather = _active.gather
 install = _active.install
 new_event_loop = _active.new_event_loop
 run = _active.run

@@ -11,6 +11,7 @@ import weakref
 from asyncio import base_events, events
 
 from . import _compat
+from . import _gather
 from ._spawn import patch_asyncio_create_task, spawn
 from ._taskgroups import TaskGroup
 from ._timeouts import Timeout, timeout, timeout_at
@@ -48,11 +49,13 @@ def _forget(loop):
 
 def _patch_asyncio(core):
     """The process-wide replacements that install() makes (see README):
-    ``asyncio.create_task`` before 3.13, and before 3.12, with the compiled
-    core, ``asyncio.current_task`` (and ``asyncio.tasks.current_task``) by
-    fastaio's C version, which reads the same state.  Each is done once per
-    process; code that imported the function before keeps the original."""
+    ``asyncio.create_task`` before 3.13; ``asyncio.gather`` before 3.12; and
+    before 3.12, with the compiled core, ``asyncio.current_task`` (and
+    ``asyncio.tasks.current_task``) by fastaio's C version, which reads the
+    same state.  Each is done once per process; code that imported the
+    function before keeps the original."""
     patch_asyncio_create_task()
+    _gather.patch_asyncio_gather()
     fast = core.current_task
     if _compat.PY312 or not isinstance(fast, types.BuiltinFunctionType):
         return
@@ -63,6 +66,7 @@ def _patch_asyncio(core):
 def build(core, implementation):
     """Return the public API (a namespace) backed by ``core``."""
     factory = core.eager_task_factory
+    _gather.register(core)
     is_fastaio_factory = core.is_fastaio_factory
     create_task_via_factory = core.create_task_via_factory
 
@@ -188,6 +192,7 @@ def build(core, implementation):
         Timeout=Timeout,
         create_eager_task_factory=core.create_eager_task_factory,
         create_task=create_task,
+        gather=core.gather,
         current_task=core.current_task,
         eager_task_factory=factory,
         install=install,

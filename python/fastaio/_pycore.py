@@ -19,7 +19,10 @@ eager-start bugs of CPython 3.12-3.15 fixed:
   lazily instead of exhausting the C stack;
 * the name is set before the first step (gh-128308, gh-143173);
 * ``get_coro()`` returns None after an eager start completed the task, and
-  never crashes (gh-122332).
+  never crashes (gh-122332);
+* ``gather()`` accounts at once for the children that are done when it is
+  called, as 3.12+ does (gh-97696), so that a gather of eager children that
+  all finished is itself done and awaiting it does not suspend.
 """
 import asyncio
 import contextvars
@@ -28,7 +31,7 @@ import heapq
 import sys
 import threading
 import types
-from asyncio import events, futures, tasks
+from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
 
@@ -41,6 +44,7 @@ __all__ = (
     "create_task_via_factory",
     "current_task",
     "eager_task_factory",
+    "gather",
     "is_fastaio_factory",
 )
 
@@ -491,3 +495,124 @@ class Barrier:
     @property
     def broken(self):
         return self._state is _BarrierState.BROKEN
+
+
+# --------------------------------------------------------------------------
+# gather()
+
+# 3.10+ gather() wraps its arguments with the private helper, which does not
+# warn about the deprecated loop argument; 3.9 has only the public one.
+_ensure_future = getattr(tasks, "_ensure_future", tasks.ensure_future)
+_GatheringFuture = tasks._GatheringFuture
+_CoroutineType = types.CoroutineType
+
+def _wrap_for_gather(arg, loop):
+    """``ensure_future(arg, loop=loop)``; a native coroutine goes straight to
+    ``loop.create_task`` when the loop is known and not in debug mode (where
+    the stdlib trims the wrapper's frame from the source traceback)."""
+    if loop is None or type(arg) is not _CoroutineType or loop.get_debug():
+        return _ensure_future(arg, loop=loop)
+    try:
+        return loop.create_task(arg)
+    except RuntimeError:
+        arg.close()
+        raise
+
+
+def _gather_result(child):
+    """What a child contributes to the result list."""
+    if child.cancelled():
+        message = child._cancel_message
+        return exceptions.CancelledError("" if message is None else message)
+    error = child.exception()
+    return child.result() if error is None else error
+
+
+class _GatherState:
+    """The done callback of one gather() call's pending children."""
+
+    __slots__ = ("outer", "children", "expected", "finished",
+                 "return_exceptions")
+
+    def __init__(self, return_exceptions):
+        self.outer = None       # set once every argument is wrapped
+        self.children = []
+        self.expected = 0       # distinct children
+        self.finished = 0
+        self.return_exceptions = return_exceptions
+
+    def __call__(self, child):
+        self.finished += 1
+        outer = self.outer
+        if outer is None or outer.done():
+            # Too early (an argument failed to wrap: bpo-46672) or too late.
+            if not child.cancelled():
+                child.exception()       # mark it retrieved
+            return
+        if not self.return_exceptions:
+            if child.cancelled():
+                outer.set_exception(child._make_cancelled_error())
+                return
+            error = child.exception()
+            if error is not None:
+                outer.set_exception(error)
+                return
+        if self.finished < self.expected:
+            return
+        children = self.children
+        results = [_gather_result(each) for each in children]
+        if outer._cancel_requested:
+            # A cancelled gather raises CancelledError whatever
+            # return_exceptions says (bpo-32684), built from the last child.
+            outer.set_exception(children[-1]._make_cancelled_error())
+        else:
+            outer.set_result(results)
+
+
+def _gather(coros_or_futures, return_exceptions):
+    loop = _get_running_loop()
+    state = _GatherState(return_exceptions)
+    children = state.children
+    seen = {}
+    done_now = []
+    for arg in coros_or_futures:
+        child = seen.get(arg)
+        if child is None:
+            child = _wrap_for_gather(arg, loop)
+            if loop is None:
+                loop = futures._get_loop(child)
+            if child is not arg:
+                # Made here for a coroutine: nobody else can await it, so its
+                # "destroyed but pending" report would only be noise.
+                child._log_destroy_pending = False
+            state.expected += 1
+            seen[arg] = child
+            if child.done():
+                done_now.append(child)
+            else:
+                child.add_done_callback(state)
+        children.append(child)
+    outer = state.outer = _GatheringFuture(children, loop=loop)
+    # The children that were done already are accounted for now that outer
+    # exists; if all were, this completes outer before it is returned.
+    for child in done_now:
+        state(child)
+    return outer
+
+
+if _compat.PY312:
+    gather = asyncio.gather
+else:
+    def gather(*coros_or_futures, return_exceptions=False, **kwargs):
+        """``asyncio.gather`` with 3.12+'s handling of children that are
+        done when passed: they are accounted for at once, and if all are,
+        the returned future is already done."""
+        if not coros_or_futures or kwargs:
+            # Nothing to wait for (the stdlib picks the loop and warns as the
+            # interpreter's version does), or 3.9's deprecated loop=.
+            return _stdlib_gather(*coros_or_futures,
+                                  return_exceptions=return_exceptions,
+                                  **kwargs)
+        return _gather(coros_or_futures, return_exceptions)
+
+_stdlib_gather = tasks.gather

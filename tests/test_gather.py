@@ -1,0 +1,189 @@
+"""gather() with eager children: 3.12+ behaviour on every version, through
+``fastaio.gather`` and through ``asyncio.gather`` on an installed loop."""
+import asyncio
+import sys
+
+import pytest
+
+import fastaio
+from fastaio import _compat
+
+from conftest import make_loop
+
+GATHERS = ["fastaio.gather", "asyncio.gather"]
+
+
+def _gather(how, fa):
+    # asyncio.gather is looked up at call time: install() replaces it before
+    # 3.12, and code that imported it earlier keeps the original.
+    return fa.gather if how == "fastaio.gather" else asyncio.gather
+
+
+async def _value(v):
+    return v
+
+
+async def _fail(exc):
+    raise exc
+
+
+async def _suspend_then(v):
+    await asyncio.sleep(0)
+    return v
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_all_children_finished_eagerly_means_outer_is_done(fa, run, how):
+    async def main():
+        outer = _gather(how, fa)(_value(1), _value(2), _value(3))
+        assert outer.done()
+        return await outer
+
+    assert run(main) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_awaiting_finished_children_does_not_yield_to_the_loop(fa, run, how):
+    order = []
+
+    async def main():
+        asyncio.get_running_loop().call_soon(order.append, "callback")
+        await _gather(how, fa)(_value(1), _value(2))
+        order.append("gathered")
+        await asyncio.sleep(0)
+
+    run(main)
+    assert order == ["gathered", "callback"]
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_mixed_children_keep_argument_order(fa, run, how):
+    async def main():
+        outer = _gather(how, fa)(_suspend_then("a"), _value("b"),
+                                 _suspend_then("c"), _value("d"))
+        assert not outer.done()
+        return await outer
+
+    assert run(main) == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_eager_failure_is_raised_at_once(fa, run, how):
+    async def main():
+        slow = asyncio.ensure_future(_suspend_then("slow"))
+        outer = _gather(how, fa)(slow, _fail(KeyError("k")))
+        assert outer.done()
+        with pytest.raises(KeyError):
+            await outer
+        # As in the stdlib, the other children are not cancelled.
+        assert await slow == "slow"
+
+    run(main)
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_return_exceptions_with_eager_children(fa, run, how):
+    error = ValueError("v")
+
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+        done.cancel("gone")
+        return await _gather(how, fa)(_value(1), _fail(error), done,
+                                      return_exceptions=True)
+
+    result = run(main)
+    assert result[:2] == [1, error]
+    assert isinstance(result[2], asyncio.CancelledError)
+    assert result[2].args == ("gone",)
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_cancelled_child_without_return_exceptions(fa, run, how):
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+        done.cancel()
+        outer = _gather(how, fa)(done, _value(1))
+        assert outer.done()
+        with pytest.raises(asyncio.CancelledError):
+            await outer
+
+    run(main)
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_duplicate_arguments_are_one_child(fa, run, how):
+    async def main():
+        future = asyncio.get_running_loop().create_future()
+        future.set_result("x")
+        coro = _value("y")
+        return await _gather(how, fa)(future, coro, future, coro)
+
+    assert run(main) == ["x", "y", "x", "y"]
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_cancelling_a_pending_gather(fa, run, how):
+    async def main():
+        child = asyncio.ensure_future(_suspend_then(1))
+        outer = _gather(how, fa)(_value(0), child)
+        assert outer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await outer
+        assert child.cancelled()
+
+    run(main)
+
+
+def test_bad_argument_raises_and_the_loop_keeps_working(fa, run):
+    async def main():
+        with pytest.raises(TypeError):
+            await asyncio.gather(_value(1), 42)
+        return await asyncio.gather(_value(2))
+
+    assert run(main) == [2]
+
+
+def test_empty_gather(fa, run):
+    async def main():
+        return await asyncio.gather(), await fa.gather()
+
+    assert run(main) == ([], [])
+
+
+@pytest.mark.skipif(_compat.PY312, reason="asyncio.gather is not replaced "
+                    "from 3.12 on: it behaves this way itself")
+def test_asyncio_gather_keeps_its_behaviour_on_other_loops(fa):
+    make_loop(fa, "fastaio-loop").close()      # install()'s patch is made
+    assert getattr(asyncio.gather, "_fastaio_original", None) is not None
+    loop = asyncio.new_event_loop()
+    try:
+        async def main():
+            future = loop.create_future()
+            future.set_result(1)
+            outer = asyncio.gather(future)
+            # The interpreter's own gather: the child is accounted for by a
+            # callback on the next loop iteration.
+            assert not outer.done()
+            return await outer
+
+        assert loop.run_until_complete(main()) == [1]
+    finally:
+        loop.close()
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 10),
+                    reason="gather(loop=) was removed in 3.10")
+def test_loop_argument_goes_to_the_stdlib_with_its_warning(fa, run):
+    async def main():
+        with pytest.warns(DeprecationWarning):
+            return await asyncio.gather(
+                _value(5), loop=asyncio.get_running_loop())
+
+    assert run(main) == [5]
+
+
+@pytest.mark.skipif(not _compat.PY312, reason="3.12+ only")
+def test_gather_is_asyncios_own_from_312(fa):
+    assert fa.gather is asyncio.tasks.gather
+    make_loop(fa, "asyncio").close()
+    assert asyncio.gather is asyncio.tasks.gather is fa.gather
