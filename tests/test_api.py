@@ -35,6 +35,12 @@ def test_compiled_core_is_used():
     else:
         assert c.current_task is _core.current_task
         assert type(c.current_task).__name__ == "builtin_function_or_method"
+    if _compat.PY312:
+        assert c.gather is asyncio.gather
+    else:
+        from fastaio import _gathering
+        assert c.gather is _gathering.gather
+        assert type(c.gather).__name__ == "builtin_function_or_method"
 
 
 @pytest.mark.parametrize("env, expected", [

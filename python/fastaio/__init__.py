@@ -53,7 +53,7 @@ def _flag(name):
 
 # Compiled modules; each may define any of _pycore.__all__.  "_core" is the
 # one whose absence means "built without extensions".
-_COMPILED_MODULES = ("_core", "_barrier")
+_COMPILED_MODULES = ("_core", "_barrier", "_gathering")
 
 
 def _import_compiled(name):

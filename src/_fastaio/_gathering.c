@@ -1,0 +1,521 @@
+/*
+ * fastaio._gathering: gather() in C for CPython 3.9-3.11.
+ *
+ * The specification is gather() in python/fastaio/_pycore.py: the 3.12+
+ * treatment of children that are already done when gather() is called
+ * (gh-97696) on interpreters whose asyncio.gather schedules a loop callback
+ * for each of them.  From 3.12 on this module defines nothing and fastaio's
+ * gather is asyncio.gather.
+ *
+ * Reference ownership as in _core.c: every PyObject* local is commented
+ * "new" (owned, released on every path) or "borrowed".
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>   /* offsetof */
+
+#include "compat.h"
+
+#if PY_VERSION_HEX < 0x030C0000
+
+static struct {
+    PyObject *stdlib_gather;      /* the interpreter's asyncio.gather */
+    PyObject *ensure_future;      /* _pycore._ensure_future */
+    PyObject *gathering_future;   /* asyncio.tasks._GatheringFuture */
+    PyObject *get_loop;           /* asyncio.futures._get_loop */
+    PyObject *get_running_loop;   /* asyncio.events._get_running_loop */
+    PyObject *cancelled_error;    /* asyncio.CancelledError */
+    PyObject *str_done, *str_cancelled, *str_exception, *str_result;
+    PyObject *str_set_result, *str_set_exception, *str_make_cancelled;
+    PyObject *str_cancel_message, *str_cancel_requested;
+    PyObject *str_add_done_callback, *str_log_destroy_pending;
+    PyObject *str_create_task, *str_get_debug, *str_close, *str_loop;
+    PyObject *str_return_exceptions, *kwnames_loop, *empty_str;
+} g;
+
+/* ---------------------------------------------------------------------- */
+/* small helpers                                                           */
+
+/* Call a method without arguments and return its truth: 1, 0, or -1. */
+static int
+call_truth(PyObject *obj, PyObject *name)
+{
+    PyObject *r = PyObject_CallMethodNoArgs(obj, name);   /* new */
+    if (r == NULL) {
+        return -1;
+    }
+    int t = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return t;
+}
+
+/* Call a method with one argument and drop the result: 0 or -1. */
+static int
+call_one(PyObject *obj, PyObject *name, PyObject *arg)
+{
+    PyObject *r = PyObject_CallMethodOneArg(obj, name, arg);   /* new */
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+/* What a done child contributes to the result list (new reference). */
+static PyObject *
+child_result(PyObject *child)
+{
+    int cancelled = call_truth(child, g.str_cancelled);
+    if (cancelled < 0) {
+        return NULL;
+    }
+    if (cancelled) {
+        PyObject *msg = PyObject_GetAttr(child, g.str_cancel_message);
+        if (msg == NULL) {
+            return NULL;
+        }
+        PyObject *err = PyObject_CallOneArg(
+            g.cancelled_error, msg == Py_None ? g.empty_str : msg);
+        Py_DECREF(msg);
+        return err;
+    }
+    PyObject *error = PyObject_CallMethodNoArgs(child, g.str_exception);
+    if (error != Py_None) {
+        return error;   /* the exception, or NULL */
+    }
+    Py_DECREF(error);
+    return PyObject_CallMethodNoArgs(child, g.str_result);
+}
+
+/* ---------------------------------------------------------------------- */
+/* the done callback: one object per gather() call                         */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *outer;        /* the _GatheringFuture; NULL until made */
+    PyObject *children;     /* list, one entry per argument */
+    Py_ssize_t expected;    /* distinct children */
+    Py_ssize_t finished;
+    int return_exceptions;
+    vectorcallfunc vectorcall;
+} GatherState;
+
+static PyTypeObject GatherStateType;
+
+/* Account for one finished child; 0, or -1 with an exception set. */
+static int
+state_child_done(GatherState *st, PyObject *child)
+{
+    st->finished++;
+    PyObject *outer = st->outer;   /* borrowed: st owns it */
+    int outer_done = outer == NULL ? 1 : call_truth(outer, g.str_done);
+    if (outer_done < 0) {
+        return -1;
+    }
+    if (outer_done) {
+        /* Too early (an argument failed to wrap: bpo-46672) or too late:
+           only mark the child's exception retrieved. */
+        int cancelled = call_truth(child, g.str_cancelled);
+        if (cancelled < 0) {
+            return -1;
+        }
+        if (!cancelled) {
+            PyObject *r = PyObject_CallMethodNoArgs(child, g.str_exception);
+            Py_XDECREF(r);
+            return r == NULL ? -1 : 0;
+        }
+        return 0;
+    }
+    /* outer stays alive through st for the rest of this function. */
+    if (!st->return_exceptions) {
+        int cancelled = call_truth(child, g.str_cancelled);
+        if (cancelled < 0) {
+            return -1;
+        }
+        PyObject *error = cancelled
+            ? PyObject_CallMethodNoArgs(child, g.str_make_cancelled)
+            : PyObject_CallMethodNoArgs(child, g.str_exception);   /* new */
+        if (error == NULL) {
+            return -1;
+        }
+        if (error != Py_None) {
+            int rc = call_one(outer, g.str_set_exception, error);
+            Py_DECREF(error);
+            return rc;
+        }
+        Py_DECREF(error);
+    }
+    if (st->finished < st->expected) {
+        return 0;
+    }
+    /* Every child is done: build the results.  The list is copied first
+       so that code run by a child's methods cannot resize it under us. */
+    PyObject *children = PySequence_List(st->children);   /* new */
+    if (children == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(children);
+    PyObject *results = PyList_New(n);   /* new */
+    if (results == NULL) {
+        Py_DECREF(children);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = child_result(PyList_GET_ITEM(children, i));
+        if (item == NULL) {
+            Py_DECREF(results);
+            Py_DECREF(children);
+            return -1;
+        }
+        PyList_SET_ITEM(results, i, item);   /* steals item */
+    }
+    int rc;
+    PyObject *requested = PyObject_GetAttr(outer, g.str_cancel_requested);
+    int cancel_requested = requested == NULL ? -1 : PyObject_IsTrue(requested);
+    Py_XDECREF(requested);
+    if (cancel_requested < 0) {
+        rc = -1;
+    }
+    else if (cancel_requested && n > 0) {
+        /* A cancelled gather raises CancelledError whatever
+           return_exceptions says (bpo-32684), built from the last child. */
+        PyObject *error = PyObject_CallMethodNoArgs(
+            PyList_GET_ITEM(children, n - 1), g.str_make_cancelled);
+        rc = error == NULL ? -1 : call_one(outer, g.str_set_exception, error);
+        Py_XDECREF(error);
+    }
+    else {
+        rc = call_one(outer, g.str_set_result, results);
+    }
+    Py_DECREF(results);
+    Py_DECREF(children);
+    return rc;
+}
+
+static PyObject *
+state_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                 PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "gather's done callback takes one future");
+        return NULL;
+    }
+    /* The callback may be the last thing holding the state. */
+    Py_INCREF(self);
+    int rc = state_child_done((GatherState *)self, args[0]);
+    Py_DECREF(self);
+    if (rc < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+state_traverse(GatherState *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->outer);
+    Py_VISIT(self->children);
+    return 0;
+}
+
+static int
+state_clear(GatherState *self)
+{
+    Py_CLEAR(self->outer);
+    Py_CLEAR(self->children);
+    return 0;
+}
+
+static void
+state_dealloc(GatherState *self)
+{
+    PyObject_GC_UnTrack(self);
+    state_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+state_repr(GatherState *self)
+{
+    return PyUnicode_FromFormat("<fastaio gather callback: %zd of %zd done>",
+                                self->finished, self->expected);
+}
+
+static PyTypeObject GatherStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fastaio._gathering.GatherCallback",
+    .tp_basicsize = sizeof(GatherState),
+    .tp_dealloc = (destructor)state_dealloc,
+    .tp_vectorcall_offset = offsetof(GatherState, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_repr = (reprfunc)state_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
+                | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_traverse = (traverseproc)state_traverse,
+    .tp_clear = (inquiry)state_clear,
+};
+
+/* ---------------------------------------------------------------------- */
+/* gather()                                                                */
+
+/* ensure_future(arg, loop=loop), with native coroutines going straight to
+   loop.create_task() when the loop is known and not in debug mode; a new
+   reference.  *fast is -1 until the loop's debug flag was read. */
+static PyObject *
+wrap(PyObject *arg, PyObject *loop, int *fast)
+{
+    if (loop != Py_None && PyCoro_CheckExact(arg)) {
+        if (*fast < 0) {
+            int debug = call_truth(loop, g.str_get_debug);
+            if (debug < 0) {
+                return NULL;
+            }
+            *fast = !debug;
+        }
+        if (*fast) {
+            PyObject *task = PyObject_CallMethodOneArg(loop, g.str_create_task,
+                                                       arg);
+            if (task == NULL && PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+                FA_ERR_SAVE(saved);
+                PyObject *r = PyObject_CallMethodNoArgs(arg, g.str_close);
+                if (r == NULL) {
+                    /* The close error is chained to the RuntimeError by
+                       nothing else: report it, keep the original. */
+                    PyErr_WriteUnraisable(arg);
+                }
+                Py_XDECREF(r);
+                FA_ERR_RESTORE(saved);
+            }
+            return task;
+        }
+    }
+    PyObject *args[2] = {arg, loop};
+    return PyObject_Vectorcall(g.ensure_future, args, 1, g.kwnames_loop);
+}
+
+static PyObject *
+gather_impl(PyObject *const *args, Py_ssize_t nargs, int return_exceptions)
+{
+    PyObject *loop = PyObject_CallNoArgs(g.get_running_loop);   /* new */
+    if (loop == NULL) {
+        return NULL;
+    }
+    PyObject *seen = NULL, *done_now = NULL, *outer = NULL;
+    GatherState *st = PyObject_GC_New(GatherState, &GatherStateType);
+    if (st == NULL) {
+        Py_DECREF(loop);
+        return NULL;
+    }
+    st->outer = NULL;
+    st->children = PyList_New(0);
+    st->expected = st->finished = 0;
+    st->return_exceptions = return_exceptions;
+    st->vectorcall = state_vectorcall;
+    PyObject_GC_Track(st);
+    seen = PyDict_New();
+    done_now = PyList_New(0);
+    if (st->children == NULL || seen == NULL || done_now == NULL) {
+        goto error;
+    }
+    int fast = -1;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        PyObject *arg = args[i];   /* borrowed: the caller's */
+        PyObject *child = PyDict_GetItemWithError(seen, arg);   /* borrowed */
+        if (child != NULL) {
+            if (PyList_Append(st->children, child) < 0) {
+                goto error;
+            }
+            continue;
+        }
+        if (PyErr_Occurred()) {
+            goto error;   /* unhashable argument */
+        }
+        child = wrap(arg, loop, &fast);   /* new */
+        if (child == NULL) {
+            goto error;
+        }
+        if (loop == Py_None) {
+            PyObject *child_loop = PyObject_CallOneArg(g.get_loop, child);
+            if (child_loop == NULL) {
+                Py_DECREF(child);
+                goto error;
+            }
+            Py_SETREF(loop, child_loop);
+        }
+        int rc = 0;
+        if (child != arg) {
+            /* Made here for a coroutine: nobody else can await it, so its
+               "destroyed but pending" report would only be noise. */
+            rc = PyObject_SetAttr(child, g.str_log_destroy_pending, Py_False);
+        }
+        st->expected++;
+        int done = rc < 0 ? -1 : PyDict_SetItem(seen, arg, child);
+        if (done == 0) {
+            done = call_truth(child, g.str_done);
+        }
+        if (done > 0) {
+            rc = PyList_Append(done_now, child);
+        }
+        else if (done == 0) {
+            rc = call_one(child, g.str_add_done_callback, (PyObject *)st);
+        }
+        else {
+            rc = -1;
+        }
+        if (rc == 0) {
+            rc = PyList_Append(st->children, child);
+        }
+        Py_DECREF(child);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    {
+        PyObject *ctor_args[2] = {st->children, loop};
+        outer = PyObject_Vectorcall(g.gathering_future, ctor_args, 1,
+                                    g.kwnames_loop);   /* new */
+    }
+    if (outer == NULL) {
+        goto error;
+    }
+    st->outer = Py_NewRef(outer);
+    /* The children that were done already are accounted for now that
+       outer exists; if all were, this completes outer before it is
+       returned. */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(done_now); i++) {
+        if (state_child_done(st, PyList_GET_ITEM(done_now, i)) < 0) {
+            goto error;
+        }
+    }
+    Py_DECREF(done_now);
+    Py_DECREF(seen);
+    Py_DECREF(st);
+    Py_DECREF(loop);
+    return outer;
+error:
+    Py_XDECREF(outer);
+    Py_XDECREF(done_now);
+    Py_XDECREF(seen);
+    Py_DECREF(st);
+    Py_DECREF(loop);
+    return NULL;
+}
+
+PyDoc_STRVAR(gather_doc,
+"gather(*aws, return_exceptions=False)\n--\n\n"
+"asyncio.gather with 3.12+'s handling of children that are done when\n"
+"passed: they are accounted for at once, and if all are, the returned\n"
+"future is already done.");
+
+static PyObject *
+gather(PyObject *Py_UNUSED(module), PyObject *const *args, size_t nargsf,
+       PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    int return_exceptions = 0;
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    int delegate = nargs == 0;
+    for (Py_ssize_t i = 0; i < nkw && !delegate; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        int eq = PyUnicode_Compare(key, g.str_return_exceptions);
+        if (eq == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (eq != 0) {
+            delegate = 1;   /* 3.9's deprecated loop=, or a bad keyword */
+            break;
+        }
+        return_exceptions = PyObject_IsTrue(args[nargs + i]);
+        if (return_exceptions < 0) {
+            return NULL;
+        }
+    }
+    if (delegate) {
+        /* Nothing to wait for (the stdlib picks the loop and warns as the
+           interpreter's version does), or an argument only it handles. */
+        return PyObject_Vectorcall(g.stdlib_gather, args, nargsf, kwnames);
+    }
+    return gather_impl(args, nargs, return_exceptions);
+}
+
+static PyMethodDef gathering_methods[] = {
+    {"gather", (PyCFunction)(void (*)(void))gather,
+     METH_FASTCALL | METH_KEYWORDS, gather_doc},
+    {NULL, NULL, 0, NULL}
+};
+
+static int
+init_state(void)
+{
+#define INTERN(field, text) \
+    if ((g.field = PyUnicode_InternFromString(text)) == NULL) return -1
+    INTERN(str_done, "done");
+    INTERN(str_cancelled, "cancelled");
+    INTERN(str_exception, "exception");
+    INTERN(str_result, "result");
+    INTERN(str_set_result, "set_result");
+    INTERN(str_set_exception, "set_exception");
+    INTERN(str_make_cancelled, "_make_cancelled_error");
+    INTERN(str_cancel_message, "_cancel_message");
+    INTERN(str_cancel_requested, "_cancel_requested");
+    INTERN(str_add_done_callback, "add_done_callback");
+    INTERN(str_log_destroy_pending, "_log_destroy_pending");
+    INTERN(str_create_task, "create_task");
+    INTERN(str_get_debug, "get_debug");
+    INTERN(str_close, "close");
+    INTERN(str_loop, "loop");
+    INTERN(str_return_exceptions, "return_exceptions");
+#undef INTERN
+    g.empty_str = PyUnicode_FromString("");
+    g.kwnames_loop = PyTuple_Pack(1, g.str_loop);
+    if (g.empty_str == NULL || g.kwnames_loop == NULL) {
+        return -1;
+    }
+    /* fastaio/__init__.py imports _pycore before the compiled modules; its
+       _stdlib_gather is the interpreter's, taken before any install(). */
+    g.stdlib_gather = fa_import_attr("fastaio._pycore", "_stdlib_gather");
+    g.ensure_future = fa_import_attr("fastaio._pycore", "_ensure_future");
+    g.gathering_future = fa_import_attr("asyncio.tasks", "_GatheringFuture");
+    g.get_loop = fa_import_attr("asyncio.futures", "_get_loop");
+    g.get_running_loop = fa_import_attr("asyncio.events", "_get_running_loop");
+    g.cancelled_error = fa_import_attr("asyncio", "CancelledError");
+    if (g.stdlib_gather == NULL || g.ensure_future == NULL
+            || g.gathering_future == NULL || g.get_loop == NULL
+            || g.get_running_loop == NULL || g.cancelled_error == NULL) {
+        return -1;
+    }
+    return PyType_Ready(&GatherStateType);
+}
+
+#else   /* 3.12+: asyncio.gather already behaves this way */
+
+static PyMethodDef gathering_methods[] = {
+    {NULL, NULL, 0, NULL}
+};
+
+#endif
+
+static struct PyModuleDef gathering_module = {
+    PyModuleDef_HEAD_INIT,
+    "fastaio._gathering",
+    "gather() for CPython 3.9-3.11 (see fastaio._pycore.gather).",
+    -1,
+    gathering_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__gathering(void)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (g.str_done == NULL && init_state() < 0) {
+        return NULL;
+    }
+#endif
+    PyObject *m = PyModule_Create(&gathering_module);
+#ifdef Py_GIL_DISABLED
+    /* Defines nothing on the versions that have free-threaded builds. */
+    if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
+        Py_CLEAR(m);
+    }
+#endif
+    return m;
+}
