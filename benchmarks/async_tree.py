@@ -2,8 +2,11 @@
 wide (6 x 6 by default: 46,656 leaves, 55,987 tasks), in two shapes and
 with three kinds of leaves, under every variant of ``variants.py``.
 
-Shapes: each inner node awaits its children with ``asyncio.gather`` or
-spawns them in a ``TaskGroup`` and sums their results.
+Shapes: each inner node awaits its children with ``gather`` or spawns
+them in a ``TaskGroup`` and sums their results.  ``gather`` is the one a
+program gets by calling ``asyncio.gather`` under that variant: for the
+fastaio variants on 3.9-3.11 that is fastaio's (``install()`` puts it into
+``asyncio``), for the stdlib variants the stdlib's own.
 
 Leaves (each returns an int; the tree's result is their sum, the same
 under every variant):
@@ -60,6 +63,7 @@ class Tree:
         self.cache = {i: i * 7 % 1000 for i in range(n_leaves)
                       if i % MISS_EVERY}
         self.leaf = getattr(self, "leaf_" + leaf)
+        self.gather = variants.gather_of(ns)
 
     async def leaf_none(self, i):
         return 1
@@ -84,7 +88,7 @@ class Tree:
         if level == 0:
             return await self.leaf(index)
         base = index * self.branches
-        results = await asyncio.gather(
+        results = await self.gather(
             *[self.gather_node(level - 1, base + b)
               for b in range(self.branches)])
         return sum(results)

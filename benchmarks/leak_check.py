@@ -1,5 +1,5 @@
-"""A million eager tasks that complete, fail, or are cancelled: does
-anything stay behind?
+"""A million eager tasks that complete, fail, or are cancelled, alone or
+under ``asyncio.gather`` (fastaio's on 3.9-3.11): does anything stay behind?
 
 Runs the workload in chunks on fastaio's loop and prints, after each chunk,
 the gc object count and the tracemalloc-traced memory relative to the end
@@ -31,7 +31,7 @@ async def suspends():
 async def churn(n):
     loop = asyncio.get_running_loop()
     for i in range(n):
-        kind = i % 3
+        kind = i % 5
         if kind == 0:
             await loop.create_task(done())
         elif kind == 1:
@@ -39,11 +39,20 @@ async def churn(n):
                 await loop.create_task(fails())
             except ValueError:
                 pass
-        else:
+        elif kind == 2:
             t = loop.create_task(suspends())
             t.cancel()
             try:
                 await t
+            except asyncio.CancelledError:
+                pass
+        elif kind == 3:
+            await asyncio.gather(done(), fails(), return_exceptions=True)
+        else:
+            g = asyncio.gather(done(), suspends())
+            g.cancel()
+            try:
+                await g
             except asyncio.CancelledError:
                 pass
 

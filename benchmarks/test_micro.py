@@ -85,7 +85,7 @@ async def taskgroup_1000(ns, loop, n):
 
 
 async def gather_100(ns, loop, n):
-    gather = asyncio.gather
+    gather = variants.gather_of(ns)
     for _ in range(n):
         await gather(*[_returns() for _ in range(100)])
 

@@ -99,11 +99,22 @@ def variants(loop_name):
 # keep measuring asyncio's own function.
 _STDLIB_CURRENT_TASK = getattr(asyncio.current_task, "_fastaio_original",
                                asyncio.current_task)
+# Likewise asyncio.gather before 3.12 (the replacement calls the original on
+# loops without fastaio, but its check would still be timed).
+_STDLIB_GATHER = getattr(asyncio.gather, "_fastaio_original", asyncio.gather)
+
+
+def gather_of(setup_ns):
+    """The gather a workload of ``setup_ns`` calls: the stdlib's own for the
+    stdlib variants; for fastaio, ``asyncio.gather`` as a program sees it
+    once fastaio is installed (so looked up after a loop was made)."""
+    return setup_ns.gather or asyncio.gather
 
 
 def setup(variant, loop_name):
-    """A namespace with ``new_loop()``, ``TaskGroup``, ``Barrier`` and
-    ``current_task`` for ``variant`` (``None`` where it has none)."""
+    """A namespace with ``new_loop()``, ``TaskGroup``, ``Barrier``,
+    ``current_task`` and ``gather`` for ``variant`` (``None`` where it has
+    none; see ``gather_of``)."""
     why = available(variant, loop_name)
     if why:
         raise LookupError(f"{variant} on {loop_name}: {why}")
@@ -118,7 +129,7 @@ def setup(variant, loop_name):
         return types.SimpleNamespace(
             name=variant, loop=loop_name, new_loop=new_loop,
             TaskGroup=api.TaskGroup, Barrier=api.Barrier,
-            current_task=api.current_task)
+            current_task=api.current_task, gather=None)
     if variant == EAGER:
         def new_loop():
             loop = base()
@@ -130,7 +141,7 @@ def setup(variant, loop_name):
         name=variant, loop=loop_name, new_loop=new_loop,
         TaskGroup=getattr(asyncio, "TaskGroup", None),
         Barrier=getattr(asyncio, "Barrier", None),
-        current_task=_STDLIB_CURRENT_TASK)
+        current_task=_STDLIB_CURRENT_TASK, gather=_STDLIB_GATHER)
 
 
 def missing(setup_ns, needs):
