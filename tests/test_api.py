@@ -2,6 +2,7 @@
 choice of implementation, and bad input."""
 import asyncio
 import os
+from asyncio import base_events
 import subprocess
 import sys
 import sysconfig
@@ -221,6 +222,49 @@ def test_closed_loop(fa, loop_kind):
     with pytest.raises(RuntimeError, match="closed"):
         loop.create_task(coro)
     coro.close()
+
+
+def test_event_loop_methods_of_the_core(fa):
+    """fastaio.EventLoop's is_running(), get_debug() and create_task() come
+    from the core and behave as BaseEventLoop's."""
+    loop = fa.new_event_loop()
+    try:
+        assert loop.is_running() is False
+        assert loop.get_debug() is False
+        loop.set_debug(True)
+        assert loop.get_debug() is True
+        loop.set_debug(False)
+        seen = []
+
+        async def main():
+            seen.append(loop.is_running())
+            seen.append(asyncio.get_running_loop().is_running())
+            task = loop.create_task(asyncio.sleep(0, "x"), name="n")
+            seen.append(task.get_name())
+            return await task
+
+        assert loop.run_until_complete(main()) == "x"
+        assert seen == [True, True, "n"]
+        assert loop.is_running() is False
+        with pytest.raises(TypeError):
+            loop.create_task()
+        coro = asyncio.sleep(0)
+        with pytest.raises(TypeError):
+            loop.create_task(coro, None)
+        coro.close()
+    finally:
+        loop.close()
+    assert loop.is_running() is False
+    for name in ("is_running", "get_debug", "create_task"):
+        method = vars(fa.EventLoop)[name]
+        if fa is fastaio.implementations.get("c"):
+            # Method descriptors: no bound method per call, and no loop
+            # that is not a BaseEventLoop.
+            assert type(method).__name__ == "method_descriptor", name
+            with pytest.raises(TypeError):
+                method(object())
+        elif name != "create_task":
+            assert method is getattr(base_events.BaseEventLoop, name)
 
 
 @pytest.mark.skipif(_compat.PY312, reason="asyncio.Task starts eagerly "

@@ -127,6 +127,11 @@ def build(core, implementation):
 
         create_task = create_task_via_factory
 
+    for name in ("is_running", "get_debug"):
+        # Only where the platform's loop class kept BaseEventLoop's method.
+        if getattr(_DefaultLoop, name) is getattr(
+                base_events.BaseEventLoop, name):
+            setattr(EventLoop, name, getattr(core, "loop_" + name))
     EventLoop.__module__ = "fastaio"
 
     def new_event_loop():

@@ -46,6 +46,8 @@ __all__ = (
     "eager_task_factory",
     "gather",
     "is_fastaio_factory",
+    "loop_get_debug",
+    "loop_is_running",
 )
 
 #: Eager creations nested deeper than this start lazily (see module doc).
@@ -340,6 +342,13 @@ def create_task_via_factory(loop, coro, *, name=None, context=None, **kwargs):
     if loop._closed:                  # BaseEventLoop._check_closed()
         raise RuntimeError("Event loop is closed")
     return factory(loop, coro, name=name, context=context, **kwargs)
+
+
+# asyncio's Task constructor calls loop.get_debug() and, for an eager start,
+# loop.is_running() on every task; fastaio.EventLoop takes these two from the
+# core (the compiled core has versions that need no Python frame).
+loop_is_running = asyncio.BaseEventLoop.is_running
+loop_get_debug = asyncio.BaseEventLoop.get_debug
 
 
 # --------------------------------------------------------------------------

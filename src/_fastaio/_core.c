@@ -12,6 +12,9 @@
  *     may start now and constructs it by vectorcall;
  *   - create_task_via_factory: loop.create_task for fastaio's loops, calling
  *     the factory without a Python frame;
+ *   - loop_is_running, loop_get_debug: BaseEventLoop.is_running() and
+ *     get_debug() without a Python frame (asyncio's Task constructor calls
+ *     both for every task);
  *   - Task on 3.9-3.11: a subclass of _asyncio.Task that can take its first
  *     step inside the constructor (the C Task of these versions always
  *     schedules it).  See "Task (3.9-3.11)" below for how.
@@ -38,6 +41,7 @@ typedef struct {
     PyObject *str_loop, *str_name, *str_context, *str_eager_start;
     PyObject *str_task_factory, *str_closed, *str_call_soon;
     PyObject *str_get_debug, *str_is_running;
+    PyObject *str_thread_id, *str_debug;
     PyObject *kwnames_ctor[4];    /* ("loop", ["name",] ["context",]
                                      "eager_start"), by which of the two
                                      optional ones are given */
@@ -1281,22 +1285,43 @@ create_eager_task_factory(PyObject *Py_UNUSED(module), PyObject *ctor)
 /* loop.create_task for fastaio's loops                                    */
 
 PyDoc_STRVAR(create_task_doc,
-"create_task_via_factory(loop, coro, *, name=None, context=None, **kwargs)"
+"create_task($self, coro, *, name=None, context=None, **kwargs)"
 "\n--\n\n"
 "loop.create_task for loops that run fastaio's factory: the factory gets\n"
 "the name and the context before the task's first step.");
 
+/* The pure-Python create_task_via_factory(loop, *args, **kwnames). */
 static PyObject *
-create_task_via_factory(PyObject *Py_UNUSED(module), PyObject *const *args,
+create_task_pure(PyObject *loop, PyObject *const *args, Py_ssize_t nargs,
+                 PyObject *kwnames)
+{
+    Py_ssize_t n = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+    PyObject **stack = PyMem_New(PyObject *, n + 1);
+    if (stack == NULL) {
+        return PyErr_NoMemory();
+    }
+    stack[0] = loop;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        stack[i + 1] = args[i];
+    }
+    PyObject *res = PyObject_Vectorcall(state.pure_create_task, stack,
+                                        nargs + 1, kwnames);
+    PyMem_Free(stack);
+    return res;
+}
+
+/* A method of BaseEventLoop (a method descriptor: no bound method is made
+   per call); args exclude the loop. */
+static PyObject *
+create_task_via_factory(PyObject *loop, PyObject *const *args,
                         Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs != 2) {
+    if (nargs != 1) {
         PyErr_Format(PyExc_TypeError,
                      "create_task() takes 1 positional argument but %zd "
-                     "were given", nargs - 1);
+                     "were given", nargs);
         return NULL;
     }
-    PyObject *loop = args[0];   /* borrowed */
     PyObject *factory = PyObject_GetAttr(loop, state.str_task_factory);
     if (factory == NULL) {
         return NULL;
@@ -1305,8 +1330,7 @@ create_task_via_factory(PyObject *Py_UNUSED(module), PyObject *const *args,
         /* Another factory, or none: the pure-Python version knows what
            each Python version's loop expects. */
         Py_DECREF(factory);
-        return PyObject_Vectorcall(state.pure_create_task, args, nargs,
-                                   kwnames);
+        return create_task_pure(loop, args, nargs, kwnames);
     }
     /* BaseEventLoop._check_closed(), without the call. */
     PyObject *closed = PyObject_GetAttr(loop, state.str_closed);   /* new */
@@ -1319,10 +1343,39 @@ create_task_via_factory(PyObject *Py_UNUSED(module), PyObject *const *args,
         Py_DECREF(factory);
         return NULL;
     }
-    PyObject *task = factory_dispatch((FactoryObject *)factory, loop, args[1],
+    PyObject *task = factory_dispatch((FactoryObject *)factory, loop, args[0],
                                       args + nargs, kwnames);
     Py_DECREF(factory);
     return task;
+}
+
+/* ---------------------------------------------------------------------- */
+/* BaseEventLoop.is_running() and get_debug() for fastaio's loops          */
+
+PyDoc_STRVAR(loop_is_running_doc,
+"is_running($self, /)\n--\n\n"
+"True while the loop runs (BaseEventLoop.is_running, compiled).");
+
+static PyObject *
+loop_is_running(PyObject *loop, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *thread_id = PyObject_GetAttr(loop, state.str_thread_id);
+    if (thread_id == NULL) {
+        return NULL;
+    }
+    int running = thread_id != Py_None;
+    Py_DECREF(thread_id);
+    return PyBool_FromLong(running);
+}
+
+PyDoc_STRVAR(loop_get_debug_doc,
+"get_debug($self, /)\n--\n\n"
+"The loop's debug flag (BaseEventLoop.get_debug, compiled).");
+
+static PyObject *
+loop_get_debug(PyObject *loop, PyObject *Py_UNUSED(ignored))
+{
+    return PyObject_GetAttr(loop, state.str_debug);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1339,9 +1392,17 @@ static PyMethodDef core_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
-static PyMethodDef create_task_def = {
-    "create_task_via_factory", (PyCFunction)(void (*)(void))
-    create_task_via_factory, METH_FASTCALL | METH_KEYWORDS, create_task_doc};
+/* Methods of asyncio.BaseEventLoop, exported as method descriptors. */
+static PyMethodDef loop_method_defs[] = {
+    {"create_task", (PyCFunction)(void (*)(void))create_task_via_factory,
+     METH_FASTCALL | METH_KEYWORDS, create_task_doc},
+    {"is_running", loop_is_running, METH_NOARGS, loop_is_running_doc},
+    {"get_debug", loop_get_debug, METH_NOARGS, loop_get_debug_doc},
+    {NULL, NULL, 0, NULL}
+};
+/* The module names of loop_method_defs' entries, in the same order. */
+static const char *const loop_method_exports[] = {
+    "create_task_via_factory", "loop_is_running", "loop_get_debug"};
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
@@ -1365,6 +1426,8 @@ init_state(void)
     INTERN(str_call_soon, "call_soon");
     INTERN(str_get_debug, "get_debug");
     INTERN(str_is_running, "is_running");
+    INTERN(str_thread_id, "_thread_id");
+    INTERN(str_debug, "_debug");
 #undef INTERN
     state.kwnames_ctor[0] = PyTuple_Pack(2, state.str_loop,
                                          state.str_eager_start);
@@ -1510,14 +1573,24 @@ PyInit__core(void)
         goto error;
     }
     factory = NULL;   /* the module has it */
-    func = PyCFunction_New(&create_task_def, NULL);
-    meth = func == NULL ? NULL : PyInstanceMethod_New(func);
-    Py_CLEAR(func);
-    if (meth == NULL
-            || PyModule_AddObject(m, "create_task_via_factory", meth) < 0) {
+    func = fa_import_attr("asyncio.base_events", "BaseEventLoop");
+    if (func == NULL) {
         goto error;
     }
-    meth = NULL;
+    if (!PyType_Check(func)) {
+        PyErr_SetString(PyExc_ImportError,
+                        "asyncio.base_events.BaseEventLoop is not a class");
+        goto error;
+    }
+    for (int i = 0; loop_method_defs[i].ml_name != NULL; i++) {
+        meth = PyDescr_NewMethod((PyTypeObject *)func, &loop_method_defs[i]);
+        if (meth == NULL
+                || PyModule_AddObject(m, loop_method_exports[i], meth) < 0) {
+            goto error;
+        }
+        meth = NULL;
+    }
+    Py_CLEAR(func);
     if (PyModule_AddIntConstant(m, "NATIVE_CURRENT_TASK",
                                 FA_NATIVE_CURRENT_TASK) < 0
             || PyModule_AddIntConstant(m, "MAX_EAGER_DEPTH",
@@ -1533,6 +1606,7 @@ PyInit__core(void)
 error:
     Py_XDECREF(ctor);
     Py_XDECREF(factory);
+    Py_XDECREF(func);
     Py_XDECREF(meth);
     Py_DECREF(m);
     return NULL;
