@@ -515,6 +515,7 @@ _ensure_future = getattr(tasks, "_ensure_future", tasks.ensure_future)
 _GatheringFuture = tasks._GatheringFuture
 _CoroutineType = types.CoroutineType
 
+
 def _wrap_for_gather(arg, loop):
     """``ensure_future(arg, loop=loop)``; a native coroutine goes straight to
     ``loop.create_task`` when the loop is known and not in debug mode (where
@@ -623,5 +624,6 @@ else:
                                   return_exceptions=return_exceptions,
                                   **kwargs)
         return _gather(coros_or_futures, return_exceptions)
+
 
 _stdlib_gather = tasks.gather

@@ -1392,17 +1392,20 @@ static PyMethodDef core_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
-/* Methods of asyncio.BaseEventLoop, exported as method descriptors. */
-static PyMethodDef loop_method_defs[] = {
-    {"create_task", (PyCFunction)(void (*)(void))create_task_via_factory,
-     METH_FASTCALL | METH_KEYWORDS, create_task_doc},
-    {"is_running", loop_is_running, METH_NOARGS, loop_is_running_doc},
-    {"get_debug", loop_get_debug, METH_NOARGS, loop_get_debug_doc},
-    {NULL, NULL, 0, NULL}
+/* Methods of asyncio.BaseEventLoop, exported under these module names as
+   method descriptors. */
+static struct {
+    const char *export;
+    PyMethodDef def;
+} loop_methods[] = {
+    {"create_task_via_factory",
+     {"create_task", (PyCFunction)(void (*)(void))create_task_via_factory,
+      METH_FASTCALL | METH_KEYWORDS, create_task_doc}},
+    {"loop_is_running",
+     {"is_running", loop_is_running, METH_NOARGS, loop_is_running_doc}},
+    {"loop_get_debug",
+     {"get_debug", loop_get_debug, METH_NOARGS, loop_get_debug_doc}},
 };
-/* The module names of loop_method_defs' entries, in the same order. */
-static const char *const loop_method_exports[] = {
-    "create_task_via_factory", "loop_is_running", "loop_get_debug"};
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
@@ -1520,7 +1523,7 @@ PyInit__core(void)
         return NULL;
     }
 #endif
-    PyObject *ctor = NULL, *factory = NULL, *func = NULL, *meth = NULL;
+    PyObject *ctor = NULL, *factory = NULL, *base_loop = NULL, *meth = NULL;
 #if FA_NATIVE_CURRENT_TASK
     {
         PyObject *ct = fa_import_attr("asyncio", "current_task");   /* new */
@@ -1573,24 +1576,25 @@ PyInit__core(void)
         goto error;
     }
     factory = NULL;   /* the module has it */
-    func = fa_import_attr("asyncio.base_events", "BaseEventLoop");
-    if (func == NULL) {
+    base_loop = fa_import_attr("asyncio.base_events", "BaseEventLoop");
+    if (base_loop == NULL) {
         goto error;
     }
-    if (!PyType_Check(func)) {
+    if (!PyType_Check(base_loop)) {
         PyErr_SetString(PyExc_ImportError,
                         "asyncio.base_events.BaseEventLoop is not a class");
         goto error;
     }
-    for (int i = 0; loop_method_defs[i].ml_name != NULL; i++) {
-        meth = PyDescr_NewMethod((PyTypeObject *)func, &loop_method_defs[i]);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(loop_methods); i++) {
+        meth = PyDescr_NewMethod((PyTypeObject *)base_loop,
+                                 &loop_methods[i].def);
         if (meth == NULL
-                || PyModule_AddObject(m, loop_method_exports[i], meth) < 0) {
+                || PyModule_AddObject(m, loop_methods[i].export, meth) < 0) {
             goto error;
         }
         meth = NULL;
     }
-    Py_CLEAR(func);
+    Py_CLEAR(base_loop);
     if (PyModule_AddIntConstant(m, "NATIVE_CURRENT_TASK",
                                 FA_NATIVE_CURRENT_TASK) < 0
             || PyModule_AddIntConstant(m, "MAX_EAGER_DEPTH",
@@ -1606,7 +1610,7 @@ PyInit__core(void)
 error:
     Py_XDECREF(ctor);
     Py_XDECREF(factory);
-    Py_XDECREF(func);
+    Py_XDECREF(base_loop);
     Py_XDECREF(meth);
     Py_DECREF(m);
     return NULL;
