@@ -43,8 +43,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import variants  # noqa: E402
+import variants
 
 SHAPES = ("gather", "TaskGroup")
 LEAVES = ("none", "memo", "cpu_io")

@@ -23,12 +23,14 @@ import statistics
 import time
 
 import fastaio
+import variants
 
 
 def setups():
     if hasattr(asyncio, "Barrier"):
         yield "asyncio.Barrier", asyncio.Barrier
-    for impl, api in sorted(fastaio.implementations.items()):
+    for impl in variants.implementations():
+        api = variants.fastaio_api(impl)
         yield f"fastaio {impl}", api.Barrier
 
 

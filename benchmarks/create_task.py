@@ -18,6 +18,7 @@ import statistics
 import time
 
 import fastaio
+import variants
 
 
 async def returns():
@@ -47,7 +48,8 @@ def setups(use_uvloop):
             loop.set_task_factory(asyncio.eager_task_factory)
             return loop
         yield "stdlib eager", eager
-    for impl, api in sorted(fastaio.implementations.items()):
+    for impl in variants.implementations():
+        api = variants.fastaio_api(impl)
         if use_uvloop:
             yield f"fastaio {impl}", (lambda api=api: api.install(base()))
         else:

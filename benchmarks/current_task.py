@@ -16,6 +16,7 @@ import sys
 import time
 
 import fastaio
+import variants
 
 
 def per_call(fn, n):
@@ -31,7 +32,7 @@ async def measure(calls, rounds):
     if not isinstance(stdlib, type(per_call)) and orig is not None \
             and sys.version_info < (3, 12):
         stdlib = orig          # install() replaced it: measure the original
-    fast = fastaio.implementations["c"].current_task
+    fast = variants.fastaio_api("c").current_task
     floor = sys.getrecursionlimit
     rows = {"asyncio": [], "fastaio": [], "floor": []}
     for i in range(rounds + 2):
@@ -50,7 +51,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--uvloop", action="store_true")
     args = ap.parse_args()
-    if "c" not in fastaio.implementations:
+    if variants.fastaio_api("c") is None:
         sys.exit("fastaio's compiled core is not available: " + fastaio.WHY)
     new_loop = asyncio.new_event_loop
     if args.uvloop:

@@ -14,6 +14,7 @@ import platform
 import tracemalloc
 
 import fastaio
+import variants
 
 
 async def done():
@@ -78,10 +79,10 @@ if __name__ == "__main__":
     ap.add_argument("--tasks", type=int, default=1_000_000)
     ap.add_argument("--chunks", type=int, default=5)
     ap.add_argument("--impl", default=fastaio.IMPLEMENTATION,
-                    choices=sorted(fastaio.implementations))
+                    choices=variants.implementations())
     args = ap.parse_args()
     print(f"CPython {platform.python_version()}, fastaio {args.impl}")
-    loop = fastaio.implementations[args.impl].new_event_loop()
+    loop = variants.fastaio_api(args.impl).new_event_loop()
     try:
         loop.run_until_complete(main(args.tasks, args.chunks))
     finally:

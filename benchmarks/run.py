@@ -38,9 +38,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(HERE))
-import matrix  # noqa: E402  (interpreter discovery, shared with the tests)
 import report  # noqa: E402
 
 WORK = ROOT / "build" / "bench"
@@ -152,12 +149,12 @@ info["optimizations"] = [f for f in ("--enable-optimizations", "--with-lto")
                          if f in flags]
 try:
     import fastaio
+    import variants
     info["fastaio"] = {"version": fastaio.__version__,
                        "active": fastaio.IMPLEMENTATION, "why": fastaio.WHY,
-                       "implementations": sorted(fastaio.implementations)}
+                       "implementations": variants.implementations()}
 except Exception as exc:
     info["fastaio"] = {"error": repr(exc)}
-sys.path.insert(0, "BENCHMARKS_DIR")
 import variants
 info["variants"] = {loop: variants.variants(loop) for loop in variants.LOOPS}
 info["unavailable"] = {
@@ -186,8 +183,8 @@ def prepare_interpreter(label, python):
     if run(pip + ["--force-reinstall", "."], env=env,
            timeout=1200).returncode != 0:
         raise RuntimeError("pip install . failed")
-    proc = run([vpy, "-c", INFO_CODE.replace("BENCHMARKS_DIR", str(HERE))], capture_output=True, text=True,
-               env=env, cwd=WORK, timeout=120)
+    proc = run([vpy, "-c", INFO_CODE], capture_output=True, text=True,
+               env=env, cwd=HERE, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     info = json.loads(proc.stdout)
@@ -453,8 +450,17 @@ def rotate(items, k):
 
 # ------------------------------------------------------------------- main
 
+def matrix_interpreters():
+    """The interpreters of the test matrix, as ``tests/matrix.py --list``
+    prints them."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "matrix.py"),
+                           "--list"], capture_output=True, text=True,
+                          check=True)
+    return json.loads(proc.stdout)
+
+
 def select_interpreters(wanted):
-    found = matrix.all_interpreters()
+    found = matrix_interpreters()
     if not wanted:
         return found
     chosen = {}

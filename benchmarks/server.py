@@ -17,12 +17,10 @@ import argparse
 import asyncio
 import signal
 import sys
-from pathlib import Path
 
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import variants  # noqa: E402
+import variants
 
 FANOUT = 10
 CACHE = {f"key{i}": {"id": i, "name": f"item {i}"} for i in range(FANOUT)

@@ -13,7 +13,7 @@ import gc
 import platform
 import tracemalloc
 
-import fastaio
+import variants
 
 
 async def waits(fut):
@@ -49,7 +49,8 @@ def main():
             loop.set_task_factory(asyncio.eager_task_factory)
             return loop
         setups.append(("stdlib eager", eager))
-    for name, api in sorted(fastaio.implementations.items()):
+    for name in variants.implementations():
+        api = variants.fastaio_api(name)
         setups.append((f"fastaio {name}", api.new_event_loop))
     print(f"CPython {platform.python_version()}, {args.tasks} pending tasks")
     base = None

@@ -16,15 +16,40 @@ current_task() the workload uses:
 Loops: ``asyncio`` (the stdlib's default loop) and ``uvloop``.
 """
 import asyncio
+import functools
 import sys
 import types
 
 import fastaio
+from fastaio import _impl, _install, _loops, _pycore
 
 LOOPS = ("asyncio", "uvloop")
 VARIANTS = ("stdlib default", "stdlib eager", "fastaio c", "fastaio python")
 BASELINE = "stdlib default"
 EAGER = "stdlib eager"
+
+
+def fastaio_api(impl):
+    """fastaio over one implementation of its core ("c" or "python"), as a
+    namespace with ``new_event_loop``, ``install``, ``TaskGroup``,
+    ``Barrier``, ``current_task`` and ``gather``; None if that
+    implementation is not available.  The implementation in use is the
+    ``fastaio`` module itself."""
+    core = {"c": _impl.ccore, "python": _pycore}[impl]
+    if core is None:
+        return None
+    if core is _impl.core:
+        return fastaio
+    return types.SimpleNamespace(
+        new_event_loop=_loops.event_loop_class_core(core),
+        install=functools.partial(_install.install_core, core),
+        TaskGroup=fastaio.TaskGroup, Barrier=core.Barrier,
+        current_task=core.current_task, gather=core.gather)
+
+
+def implementations():
+    """The implementations of fastaio's core available here."""
+    return [impl for impl in ("c", "python") if fastaio_api(impl)]
 
 
 def has_uvloop():
@@ -55,7 +80,7 @@ def available(variant, loop_name):
         return _uvloop_eager_problem()
     if variant.startswith("fastaio "):
         impl = variant.split()[1]
-        if impl not in fastaio.implementations:
+        if fastaio_api(impl) is None:
             return f"fastaio's {impl} implementation is not built"
     return None
 
@@ -120,7 +145,7 @@ def setup(variant, loop_name):
         raise LookupError(f"{variant} on {loop_name}: {why}")
     base = base_loop_factory(loop_name)
     if variant.startswith("fastaio "):
-        api = fastaio.implementations[variant.split()[1]]
+        api = fastaio_api(variant.split()[1])
         if loop_name == "asyncio":
             new_loop = api.new_event_loop
         else:

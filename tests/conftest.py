@@ -7,45 +7,33 @@ import os
 import pytest
 
 import fastaio
+import implementations
+from fastaio import _impl
 
-try:
-    import uvloop
-except ImportError:  # not installable on this interpreter or platform
-    uvloop = None
-
-IMPLEMENTATIONS = sorted(fastaio.implementations)
 if os.environ.get("FASTAIO_REQUIRE_EXTENSIONS", "") not in ("", "0"):
-    assert "c" in IMPLEMENTATIONS, fastaio.WHY
+    assert _impl.ccore is not None, fastaio.WHY
 if os.environ.get("FASTAIO_REQUIRE_UVLOOP", "") not in ("", "0"):
-    assert uvloop is not None, "uvloop is required but does not import"
-
-# fastaio-loop: fastaio.new_event_loop(); asyncio / uvloop: a plain loop of
-# that kind on which fastaio.install() ran.
-LOOP_KINDS = ["fastaio-loop", "asyncio"] + (["uvloop"] if uvloop else [])
+    assert implementations.uvloop is not None, \
+        "uvloop is required but does not import"
 
 
-@pytest.fixture(params=IMPLEMENTATIONS)
+@pytest.fixture(params=sorted(implementations.IMPLEMENTATIONS))
 def fa(request):
     """The public API over one implementation of the core."""
-    return fastaio.implementations[request.param]
+    return implementations.IMPLEMENTATIONS[request.param]
 
 
-@pytest.fixture(params=LOOP_KINDS)
+@pytest.fixture(params=implementations.LOOP_KINDS)
 def loop_kind(request):
+    """fastaio-loop: ``new_event_loop()``; asyncio / uvloop: a plain loop of
+    that kind on which ``install()`` ran."""
     return request.param
 
 
-def make_loop(fa, kind, install=True):
-    if kind == "fastaio-loop":
-        loop = fa.new_event_loop()
-    elif kind == "uvloop":
-        loop = uvloop.new_event_loop()
-    else:
-        loop = asyncio.new_event_loop()
-    if install and kind != "fastaio-loop":
-        fa.install(loop)
-    return loop
-
+@pytest.fixture
+def make_loop():
+    """make_loop(fa, kind, install=True): a new loop of that kind."""
+    return implementations.make_loop
 
 @pytest.fixture
 def run(fa, loop_kind):
@@ -53,7 +41,7 @@ def run(fa, loop_kind):
     loops = []
 
     def runner(main, *, install=True, timeout=10):
-        loop = make_loop(fa, loop_kind, install)
+        loop = implementations.make_loop(fa, loop_kind, install)
         loops.append(loop)
         asyncio.set_event_loop(None)
 

@@ -14,6 +14,7 @@ Exit status: 0 only if every cell ran tests and none failed.
     python3 tests/matrix.py 3.11 3.13  # some of them
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -153,8 +154,14 @@ def main():
     parser.add_argument("only", nargs="*", help="interpreters, e.g. 3.11")
     parser.add_argument("--pytest-args", default="",
                         help="extra arguments for pytest")
+    parser.add_argument("--list", action="store_true",
+                        help="print the interpreters found, as JSON, and "
+                             "exit")
     args = parser.parse_args()
     interpreters = all_interpreters()
+    if args.list:
+        print(json.dumps(interpreters))
+        return 0
     if args.only:
         interpreters = {k: v for k, v in interpreters.items()
                         if k in args.only}

@@ -1,7 +1,9 @@
 """The public API: names, install()/uninstall(), loops and runners, the
 choice of implementation, and bad input."""
 import asyncio
+import json
 import os
+import pickle
 from asyncio import base_events
 import subprocess
 import sys
@@ -10,8 +12,9 @@ import sysconfig
 import pytest
 
 import fastaio
+from implementations import IMPLEMENTATIONS
 from fastaio import _compat
-from conftest import make_loop
+from implementations import make_loop
 
 
 def test_public_names():
@@ -26,22 +29,115 @@ def test_public_names():
     assert issubclass(fastaio.TimeoutError, TimeoutError)
 
 
+def test_public_names_are_module_level():
+    """Every public callable is defined once, under its own name: help(),
+    pickle and documentation tools see ``install``, not a closure."""
+    for name in fastaio.__all__:
+        obj = getattr(fastaio, name)
+        if not callable(obj) or name in ("TimeoutError", "BrokenBarrierError",
+                                         "to_thread"):
+            continue
+        assert obj.__qualname__ == name, (name, obj.__qualname__)
+        if not isinstance(obj, type(fastaio.eager_task_factory)):
+            assert pickle.loads(pickle.dumps(obj)) is obj, name
+    code = "import fastaio, pickle; pickle.dumps(fastaio.install)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_twins_under_fixed_names():
+    from fastaio import _impl, _pycore
+    c = _impl.ccore
+    assert fastaio._PyTask is _pycore.Task
+    assert fastaio._PyBarrier is _pycore.Barrier
+    assert fastaio._py_eager_task_factory is _pycore.eager_task_factory
+    assert fastaio._CTask is (c and c.Task)
+    assert fastaio._CBarrier is (c and c.Barrier)
+    assert fastaio._c_current_task is (c and c.current_task)
+    assert fastaio.Task is _impl.core.Task
+    assert fastaio.eager_task_factory is _impl.core.eager_task_factory
+
+
 def test_compiled_core_is_used():
-    if "c" not in fastaio.implementations:
+    if "c" not in IMPLEMENTATIONS:
         pytest.skip(fastaio.WHY)
     from fastaio import _core
-    c = fastaio.implementations["c"]
+    c = IMPLEMENTATIONS["c"]
+    assert c.current_task is _core.current_task
+    assert c.gather is _core.gather
     if _compat.PY312:
-        assert c.current_task is asyncio.current_task
+        assert _core.current_task is asyncio.tasks._c_current_task
+        assert _core.gather is asyncio.tasks.gather
     else:
-        assert c.current_task is _core.current_task
-        assert type(c.current_task).__name__ == "builtin_function_or_method"
-    if _compat.PY312:
-        assert c.gather is asyncio.gather
-    else:
-        from fastaio import _gathering
-        assert c.gather is _gathering.gather
-        assert type(c.gather).__name__ == "builtin_function_or_method"
+        for func in (_core.current_task, _core.gather):
+            assert type(func).__name__ == "builtin_function_or_method"
+
+
+def test_compiled_core_imports_only_asyncio():
+    """The compiled core loads with every Python module of fastaio
+    unimportable: it imports asyncio and nothing of fastaio's."""
+    from fastaio import _impl
+    if _impl.ccore is None:
+        pytest.skip(fastaio.WHY)
+    code = (
+        "import importlib.util, sys\n"
+        "class NoFastaio:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.startswith('fastaio') and name != 'fastaio._core':\n"
+        "            raise ImportError('no ' + name)\n"
+        "sys.meta_path.insert(0, NoFastaio())\n"
+        f"spec = importlib.util.spec_from_file_location("
+        f"'fastaio._core', {_impl.ccore.__file__!r})\n"
+        "core = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(core)\n"
+        "print(sorted(n for n in sys.modules if n.startswith('fastaio')))\n"
+        "print(core.Task.__name__, core.Barrier.__name__,\n"
+        "      core.eager_task_factory)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, cwd=os.path.dirname(__file__))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "[]"
+    assert lines[1].startswith("Task Barrier <fastaio eager_task_factory")
+
+
+@pytest.mark.parametrize("opt_out", ["", "1", "gather", "create_task,gather"])
+def test_asyncio_patches_opt_out(opt_out):
+    """install()'s process-wide replacements of asyncio's functions: each
+    is made where its version needs it, unless FASTAIO_NO_ASYNCIO_PATCHES
+    names it (or says 1/all); unpatch_asyncio() puts the originals back."""
+    code = (
+        "import asyncio, json, fastaio\n"
+        "names = ('create_task', 'gather', 'current_task')\n"
+        "before = {n: getattr(asyncio, n) for n in names}\n"
+        "loop = fastaio.install(asyncio.new_event_loop())\n"
+        "made = [n for n in names if getattr(asyncio, n) is not before[n]\n"
+        "        and getattr(asyncio.tasks, n) is getattr(asyncio, n)]\n"
+        "fastaio.unpatch_asyncio()\n"
+        "back = all(getattr(asyncio, n) is before[n] for n in names)\n"
+        "fastaio.install(asyncio.new_event_loop())\n"
+        "again = [n for n in names if getattr(asyncio, n) is not before[n]]\n"
+        "print(json.dumps([made, back, again]))\n")
+    env = dict(os.environ, FASTAIO_NO_ASYNCIO_PATCHES=opt_out)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    made, back, again = json.loads(proc.stdout)
+    from fastaio import _impl
+    needed = []
+    if not _compat.PY313:
+        needed.append("create_task")
+    if not _compat.PY312:
+        needed.append("gather")
+        if _impl.ccore is not None and os.environ.get(
+                "FASTAIO_NO_EXTENSIONS", "") in ("", "0"):
+            needed.append("current_task")
+    refused = set(opt_out.split(",")) if opt_out not in ("", "1") else (
+        set(needed) if opt_out == "1" else set())
+    assert made == [n for n in needed if n not in refused]
+    assert back is True
+    assert again == []
+    with pytest.raises(ValueError):
+        fastaio.unpatch_asyncio("sleep")
 
 
 @pytest.mark.parametrize("env, expected", [
@@ -257,7 +353,7 @@ def test_event_loop_methods_of_the_core(fa):
     assert loop.is_running() is False
     for name in ("is_running", "get_debug", "create_task"):
         method = vars(fa.EventLoop)[name]
-        if fa is fastaio.implementations.get("c"):
+        if fa is IMPLEMENTATIONS.get("c"):
             # Method descriptors: no bound method per call, and no loop
             # that is not a BaseEventLoop.
             assert type(method).__name__ == "method_descriptor", name

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from fastaio import _compat
+from implementations import IMPLEMENTATIONS
 
 REPR = re.compile(r"^<.* object at 0x[0-9a-f]+ "
                   r"\[(filling, waiters:\d+/\d+|draining, waiters:0/\d+|"
@@ -165,7 +166,7 @@ def _state_of(b):
 
 
 def _trace(barrier_cls, scenario, parties, kind, fa):
-    from conftest import make_loop
+    from implementations import make_loop
 
     loop = make_loop(fa, kind)
     trace = []
@@ -335,7 +336,6 @@ def _indices(trace):
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_same_trace_as_reference(fa, loop_kind, name):
-    import fastaio
 
     scenario, parties = SCENARIOS[name]
     got = _trace(fa.Barrier, scenario, parties, loop_kind, fa)
@@ -347,11 +347,11 @@ def test_same_trace_as_reference(fa, loop_kind, name):
             assert sorted(_indices(want)) == [1, 2, 2, 3]
             want = [("d", 0) if e == ("d", 2) else e for e in want]
     else:
-        other = "python" if fa is fastaio.implementations.get("c") else "c"
-        if other not in fastaio.implementations:
+        other = "python" if fa is IMPLEMENTATIONS.get("c") else "c"
+        if other not in IMPLEMENTATIONS:
             pytest.fail("the compiled core is needed as the reference "
                         "before Python 3.13")
-        ref = fastaio.implementations[other]
+        ref = IMPLEMENTATIONS[other]
         want = _trace(ref.Barrier, scenario, parties, loop_kind, fa)
     assert got == want
     # The scenario ran to its end and handed out indices.

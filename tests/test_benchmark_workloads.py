@@ -4,16 +4,14 @@ Correctness only, on small sizes: nothing here is timed.  The benchmarks
 themselves run with ``python3 benchmarks/run.py``.
 """
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent /
-                       "benchmarks"))
-import async_tree  # noqa: E402
-import test_micro as micro  # noqa: E402
-import variants  # noqa: E402
+# benchmarks/ is on the path through pytest's ``pythonpath`` setting
+# (pyproject.toml).
+import async_tree
+import test_micro as micro
+import variants
 
 CASES = [(v, loop) for loop in variants.LOOPS for v in variants.VARIANTS
          if variants.available(v, loop) is None]

@@ -15,7 +15,7 @@ import sys
 import types
 import unittest
 
-import fastaio
+from implementations import IMPLEMENTATIONS
 from fastaio import _compat
 
 try:
@@ -124,7 +124,7 @@ class _OnLoop:
 def _bind(module, base_name, label, api, bases, attrs, loop=None):
     """Bind ``module.base_name``; ``bases`` are (mixins, after-bases)."""
     if module is None or not hasattr(module, base_name):
-        return
+        return None
     base = getattr(module, base_name)
     name = f"Test_{module.__name__.rsplit('.', 1)[1]}_{base_name}_{label}"
     namespace = dict(attrs, _fa_module=module, _fa_api=api,
@@ -141,6 +141,7 @@ def _bind(module, base_name, label, api, bases, attrs, loop=None):
             continue
         setattr(cls, test, unittest.skip(reason)(getattr(cls, test)))
     globals()[name] = cls
+    return cls
 
 
 # --------------------------------------------------------------------------
@@ -177,50 +178,77 @@ _exclude(
     "test_repr", loops=_EAGER)
 
 
-def _bind_all():
-    for label, api in fastaio.implementations.items():
+def _task_future(api):
+    """The Future class that goes with the implementation's Task, as in
+    CPython's own pairings: the pure-Python Task of 3.9-3.11 subclasses
+    asyncio's pure-Python Task, so its futures are the pure-Python ones."""
+    if not _compat.PY312 and api.IMPLEMENTATION == "python":
+        return asyncio.futures._PyFuture
+    return asyncio.Future
+
+
+def _bindings():
+    """(module, class, label, api, bases, attrs, loop) for every binding."""
+    for label, api in IMPLEMENTATIONS.items():
         if test_tasks is not None:
-            _bind(test_tasks, "BaseTaskTests", label, api,
-                  ((), (test_utils.TestCase,)),
-                  {"Task": api.Task, "Future": asyncio.Future,
-                   # 3.14's class calls these through self.
-                   "current_task": staticmethod(api.current_task),
-                   "all_tasks": staticmethod(asyncio.all_tasks)})
+            # SetMethodsTest is a mixin of BaseTaskTests in CPython's own
+            # task test classes.
+            set_methods = getattr(test_tasks, "SetMethodsTest", None)
+            after = ((set_methods,) if set_methods else ()) + (
+                test_utils.TestCase,)
+            yield (test_tasks, "BaseTaskTests", label, api, ((), after),
+                   {"Task": api.Task, "Future": _task_future(api),
+                    # 3.14's class calls these through self.
+                    "current_task": staticmethod(api.current_task),
+                    "all_tasks": staticmethod(asyncio.all_tasks)}, None)
 
             def new_task(self, coro, _api=api):
                 return _api.Task(coro, loop=self.loop)
 
-            _bind(test_tasks, "BaseCurrentLoopTests", label, api,
-                  ((), (test_utils.TestCase,)),
-                  {"new_task": new_task,
-                   "current_task": staticmethod(api.current_task)})
+            yield (test_tasks, "BaseCurrentLoopTests", label, api,
+                   ((), (test_utils.TestCase,)),
+                   {"new_task": new_task,
+                    "current_task": staticmethod(api.current_task)}, None)
             # fastaio.gather (asyncio.gather itself from 3.12 on).
             for base in ("FutureGatherTests", "CoroutineGatherTests"):
-                _bind(test_tasks, base, label, api, ((), ()), {})
+                yield test_tasks, base, label, api, ((), ()), {}, None
         if test_eager is not None:
-            _bind(test_eager, "EagerTaskFactoryLoopTests", label, api,
-                  ((), (test_utils.TestCase,)), {"Task": api.Task})
-            _bind(test_eager, "BaseEagerTaskFactoryTests", label, api,
-                  ((), (test_utils.TestCase,)), {"Task": api.Task})
+            for base in ("EagerTaskFactoryLoopTests",
+                         "BaseEagerTaskFactoryTests"):
+                yield (test_eager, base, label, api,
+                       ((), (test_utils.TestCase,)), {"Task": api.Task}, None)
         for loop_label, factory in _loop_factories(api):
             attrs = {"_fa_loop_factory": staticmethod(factory)}
             full = f"{label}_{loop_label}"
             for module, base in ((test_taskgroups, "TestTaskGroup"),
                                  (test_timeouts, "TimeoutTests"),
                                  (test_locks, "BarrierTests")):
-                _bind(module, base, full, api, ((_OnLoop,), ()), attrs,
-                      loop=loop_label)
+                yield (module, base, full, api, ((_OnLoop,), ()), attrs,
+                       loop_label)
 
 
-_bind_all()
+# The suites each interpreter's test package has (they are bound wherever
+# they exist; a missing one of these is a failure, not a silent skip).
+_REQUIRED = {"test_tasks": (3, 9), "test_eager_task_factory": (3, 12),
+             "test_taskgroups": (3, 11), "test_timeouts": (3, 11),
+             "test_locks": (3, 9)}
+_BOUND = []
+for _binding in _bindings():
+    _BOUND.append((_binding[0], _binding[1], _bind(*_binding)))
 
 
 def test_suites_bound():
-    """The suites that exist on this interpreter were all bound."""
-    bound = [k for k in globals() if k.startswith("Test_")]
-    expected = 4 * len(fastaio.implementations)       # BaseTaskTests etc.
-    if _compat.PY312:
-        expected += 2 * len(fastaio.implementations)
-    if _compat.PY311:
-        expected += 3 * len(fastaio.implementations) * (3 if uvloop else 2)
-    assert len(bound) == expected, bound
+    """Every suite this interpreter's test package has was bound, once per
+    implementation (and loop kind), and none that it should have is
+    missing."""
+    for name, since in _REQUIRED.items():
+        if sys.version_info >= since:
+            assert _suite(name) is not None, name
+    for module, base, cls in _BOUND:
+        if module is not None and hasattr(module, base):
+            assert cls is not None and globals()[cls.__name__] is cls
+        else:
+            assert cls is None
+    bound = {cls.__name__ for _, _, cls in _BOUND if cls is not None}
+    assert bound == {k for k in globals() if k.startswith("Test_")}
+    assert any(cls is not None for _, _, cls in _BOUND)

@@ -404,7 +404,7 @@ def test_gather_of_eager_tasks(fa, run):
 
 def test_pending_task_destroyed_is_logged(fa, loop_kind):
     import gc
-    from conftest import make_loop
+    from implementations import make_loop
     loop = make_loop(fa, loop_kind)
     seen = []
     loop.set_exception_handler(lambda loop, ctx: seen.append(ctx["message"]))

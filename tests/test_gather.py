@@ -5,10 +5,9 @@ import sys
 
 import pytest
 
-import fastaio
 from fastaio import _compat
 
-from conftest import make_loop
+from implementations import make_loop
 
 GATHERS = ["fastaio.gather", "asyncio.gather"]
 

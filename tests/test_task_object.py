@@ -160,7 +160,7 @@ def test_loops_in_several_threads(fa, loop_kind):
     nesting depth."""
     import threading
 
-    from conftest import make_loop
+    from implementations import make_loop
 
     async def leaf(i):
         assert asyncio.current_task().get_name() == f"leaf-{i}"

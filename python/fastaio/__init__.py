@@ -9,21 +9,28 @@ Turn it on for a whole program::
 
 ``IMPLEMENTATION`` is ``"c"`` when the compiled core is in use and
 ``"python"`` otherwise; ``FASTAIO_NO_EXTENSIONS=1`` (at build or import time)
-selects the pure-Python implementation.
+selects the pure-Python implementation.  The two implementations of the
+core are also importable under fixed names: ``_PyTask``/``_CTask``,
+``_PyBarrier``/``_CBarrier``, ``_py_eager_task_factory``/
+``_c_eager_task_factory``, ``_py_current_task``/``_c_current_task`` and
+``_py_gather``/``_c_gather`` (the ``_C`` names are None without the
+compiled core).
 """
-import os as _os
-import sys as _sys
-import types as _types
-import warnings as _warnings
+import asyncio as _asyncio
 
-from . import _compat, _pycore
-from ._api import build as _build
+from . import _compat, _impl, _pycore
+from ._impl import IMPLEMENTATION, USE_EXTENSIONS, WHY
+from ._install import install, uninstall, unpatch_asyncio
+from ._loops import EventLoop, Runner, create_task, new_event_loop, run
+from ._taskgroups import TaskGroup
+from ._timeouts import Timeout, timeout, timeout_at
 
 __version__ = "0.1.0.dev0"
 
 __all__ = (
     "IMPLEMENTATION",
     "USE_EXTENSIONS",
+    "WHY",
     "Barrier",
     "BrokenBarrierError",
     "EventLoop",
@@ -44,92 +51,25 @@ __all__ = (
     "timeout_at",
     "to_thread",
     "uninstall",
+    "unpatch_asyncio",
 )
 
-
-def _flag(name):
-    return _os.environ.get(name, "") not in ("", "0")
-
-
-# Compiled modules; each may define any of _pycore.__all__.  "_core" is the
-# one whose absence means "built without extensions".
-_COMPILED_MODULES = ("_core", "_barrier", "_gathering")
-
-
-def _import_compiled(name):
-    import importlib
-    return importlib.import_module(f"{__name__}.{name}")
-
-
-def _load_compiled():
-    """The compiled core merged over the pure one, or None with a reason."""
-    if _sys.implementation.name != "cpython":
-        return None, f"{_sys.implementation.name} runs the pure-Python core"
-    if _flag("FASTAIO_NO_EXTENSIONS"):
-        return None, "FASTAIO_NO_EXTENSIONS is set"
-    modules = []
-    for name in _COMPILED_MODULES:
-        try:
-            modules.append(_import_compiled(name))
-        except ImportError as exc:
-            import importlib.util
-            try:
-                absent = importlib.util.find_spec(
-                    f"{__name__}.{name}") is None
-            except (ImportError, ValueError):
-                absent = False
-            if absent and name == "_core":
-                return None, "fastaio was built without its compiled core"
-            if absent:
-                continue
-            if _flag("FASTAIO_REQUIRE_EXTENSIONS") or hasattr(
-                    _sys, "gettotalrefcount"):
-                raise
-            _warnings.warn(
-                f"fastaio: the compiled core failed to import ({exc}); "
-                "using the pure-Python implementation", RuntimeWarning,
-                stacklevel=3)
-            return None, f"the compiled core failed to import: {exc}"
-    merged = _types.ModuleType("fastaio._ccore")
-    merged.__dict__.update(
-        (k, getattr(_pycore, k)) for k in _pycore.__all__)
-    compiled = []
-    for module in modules:
-        names = [k for k in vars(module) if not k.startswith("_")
-                 and k in _pycore.__all__]
-        merged.__dict__.update((k, getattr(module, k)) for k in names)
-        compiled += names
-    merged.COMPILED_NAMES = tuple(sorted(set(compiled)))
-    return merged, "the compiled core is built and enabled"
-
-
-_ccore, WHY = _load_compiled()
-USE_EXTENSIONS = _ccore is not None
-IMPLEMENTATION = "c" if USE_EXTENSIONS else "python"
-
-# The public API over each available core; the tests use both.
-implementations = {"python": _build(_pycore, "python")}
-if _ccore is not None:
-    implementations["c"] = _build(_ccore, "c")
-_active = implementations[IMPLEMENTATION]
-
-Barrier = _active.Barrier
-BrokenBarrierError = _active.BrokenBarrierError
-EventLoop = _active.EventLoop
-Runner = _active.Runner
-Task = _active.Task
-TaskGroup = _active.TaskGroup
-Timeout = _active.Timeout
+Barrier = _impl.core.Barrier
+BrokenBarrierError = _impl.core.BrokenBarrierError
+Task = _impl.core.Task
+create_eager_task_factory = _impl.core.create_eager_task_factory
+current_task = _impl.core.current_task
+eager_task_factory = _impl.core.eager_task_factory
+gather = _impl.core.gather
 TimeoutError = _compat.TimeoutError
-create_eager_task_factory = _active.create_eager_task_factory
-create_task = _active.create_task
-current_task = _active.current_task
-eager_task_factory = _active.eager_task_factory
-gather = _active.gather
-install = _active.install
-new_event_loop = _active.new_event_loop
-run = _active.run
-timeout = _active.timeout
-timeout_at = _active.timeout_at
-to_thread = _active.to_thread
-uninstall = _active.uninstall
+to_thread = _asyncio.to_thread
+
+# The twins, as asyncio.tasks publishes _PyTask and _CTask.
+_c = _impl.ccore
+_PyTask, _CTask = _pycore.Task, _c and _c.Task
+_PyBarrier, _CBarrier = _pycore.Barrier, _c and _c.Barrier
+_py_eager_task_factory = _pycore.eager_task_factory
+_c_eager_task_factory = _c and _c.eager_task_factory
+_py_current_task, _c_current_task = _pycore.current_task, _c and _c.current_task
+_py_gather, _c_gather = _pycore.gather, _c and _c.gather
+del _c

@@ -7,6 +7,8 @@ import sys
 import time
 
 import fastaio
+from fastaio import _pycore
+from fastaio._loops import event_loop_class_core
 
 
 async def _leaf():
@@ -42,8 +44,9 @@ def _setups():
             loop.set_task_factory(asyncio.eager_task_factory)
             return loop
         yield "stdlib eager_task_factory", eager_loop
-    for impl, api in sorted(fastaio.implementations.items()):
-        yield f"fastaio ({impl})", api.new_event_loop
+    yield f"fastaio ({fastaio.IMPLEMENTATION})", fastaio.new_event_loop
+    if fastaio.IMPLEMENTATION != "python":
+        yield "fastaio (python)", event_loop_class_core(_pycore)
 
 
 def main(argv=None):

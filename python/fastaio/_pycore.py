@@ -34,7 +34,9 @@ import types
 from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
+from ._tasks import create_task_on, task_kwargs
 
+# The names of a core: the compiled one (fastaio._core) has each of them.
 __all__ = (
     "MAX_EAGER_DEPTH",
     "Barrier",
@@ -45,7 +47,6 @@ __all__ = (
     "current_task",
     "eager_task_factory",
     "gather",
-    "is_fastaio_factory",
     "loop_get_debug",
     "loop_is_running",
 )
@@ -225,11 +226,6 @@ else:
 # --------------------------------------------------------------------------
 # eager task factory
 
-def is_fastaio_factory(factory):
-    """True if ``factory`` is a task factory made by fastaio."""
-    return getattr(factory, "_fastaio_task_constructor", None) is not None
-
-
 class _EagerTaskFactory:
     """A task factory that starts tasks eagerly (see
     ``create_eager_task_factory``).
@@ -241,12 +237,13 @@ class _EagerTaskFactory:
     anyio treats it exactly as ``asyncio.eager_task_factory``.
     """
 
-    __slots__ = ("_fastaio_task_constructor", "__closure__")
-    __name__ = __qualname__ = "eager_task_factory"
+    __slots__ = ("_fastaio_task_constructor", "__closure__", "__name__",
+                 "__qualname__")
 
     def __init__(self, ctor):
         self._fastaio_task_constructor = ctor
         self.__closure__ = (types.CellType(ctor),)
+        self.__name__ = self.__qualname__ = "eager_task_factory"
 
     if _compat.PY312:
         @property
@@ -262,12 +259,7 @@ class _EagerTaskFactory:
                      eager_start=None, **kwargs):
             ctor = self._fastaio_task_constructor
             _check_context(context)
-            # name and context go to the constructor only when given, as
-            # asyncio's factory of 3.14 passes only what it was given.
-            if name is not None:
-                kwargs["name"] = name
-            if context is not None:
-                kwargs["context"] = context
+            task_kwargs(kwargs, name, context)
             if eager_start is None or eager_start:
                 if _may_start_eagerly(loop, context):
                     _tstate.depth += 1
@@ -285,14 +277,10 @@ class _EagerTaskFactory:
         def __call__(self, loop, coro, /, *, name=None, context=None,
                      eager_start=None, **kwargs):
             # fastaio.Task decides (and checks) eagerness itself.
-            if name is not None:
-                kwargs["name"] = name
-            if context is not None:
-                kwargs["context"] = context
             return self._fastaio_task_constructor(
                 coro, loop=loop,
                 eager_start=eager_start is None or bool(eager_start),
-                **kwargs)
+                **task_kwargs(kwargs, name, context))
 
 
 if _compat.PY312:
@@ -329,19 +317,10 @@ _base_create_task = asyncio.BaseEventLoop.create_task
 def create_task_via_factory(loop, coro, *, name=None, context=None, **kwargs):
     """``loop.create_task`` for loops that run fastaio's factory: the factory
     gets the name and context before the first step (CPython's loops only
-    pass them from 3.14 on)."""
-    factory = loop._task_factory
-    if factory is None or not is_fastaio_factory(factory):
-        if context is not None:
-            kwargs["context"] = context
-        if not _compat.PY311 and "context" in kwargs:
-            context = kwargs.pop("context")
-            return context.run(_base_create_task, loop, coro, name=name,
-                               **kwargs)
-        return _base_create_task(loop, coro, name=name, **kwargs)
-    if loop._closed:                  # BaseEventLoop._check_closed()
-        raise RuntimeError("Event loop is closed")
-    return factory(loop, coro, name=name, context=context, **kwargs)
+    pass them from 3.14 on); any other factory is called as
+    ``BaseEventLoop.create_task`` calls it."""
+    return create_task_on(loop, loop._task_factory, coro, name, context,
+                          kwargs, types.MethodType(_base_create_task, loop))
 
 
 # asyncio's Task constructor calls loop.get_debug() and, for an eager start,
@@ -626,4 +605,5 @@ else:
         return _gather(coros_or_futures, return_exceptions)
 
 
-_stdlib_gather = tasks.gather
+# The interpreter's gather, even when install() already replaced it.
+_stdlib_gather = getattr(tasks.gather, "_fastaio_original", tasks.gather)

@@ -15,7 +15,7 @@ import threading
 from asyncio import coroutines, events, exceptions
 from asyncio.runners import _cancel_all_tasks
 
-from ._spawn import spawn
+from ._tasks import spawn
 
 __all__ = ("Runner",)
 
@@ -77,7 +77,7 @@ class Runner:
         self._lazy_init()
         if context is None:
             context = self._context
-        task = spawn(self._loop, coro, {"context": context})
+        task = spawn(self._loop, coro, context=context)
 
         sigint_installed = False
         if (threading.current_thread() is threading.main_thread()

@@ -11,7 +11,7 @@ Differences from the stdlib, on purpose:
 from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
-from ._spawn import need_cancel_counting, spawn
+from ._tasks import need_cancel_counting, spawn
 
 __all__ = ("TaskGroup",)
 
@@ -168,7 +168,7 @@ class TaskGroup:
         # Whatever is left is a cancellation this group asked for.
         return True
 
-    def create_task(self, coro, **kwargs):
+    def create_task(self, coro, *, name=None, context=None, **kwargs):
         """Create a task of this group (``name``, ``context`` and the other
         keyword arguments of ``loop.create_task`` are accepted)."""
         if not self._entered:
@@ -180,7 +180,7 @@ class TaskGroup:
         if self._aborting:
             coro.close()
             raise RuntimeError(f"TaskGroup {self!r} is shutting down")
-        task = spawn(self._loop, coro, kwargs)
+        task = spawn(self._loop, coro, name, context, kwargs)
         if _add_awaited_by is not None:
             _add_awaited_by(task, self._parent_task)
         # Always registered, even when the task already finished eagerly.

@@ -9,7 +9,7 @@ import enum
 from asyncio import events, exceptions, tasks
 
 from . import _compat
-from ._spawn import need_cancel_counting
+from ._tasks import need_cancel_counting
 
 __all__ = ("Timeout", "timeout", "timeout_at")
 

@@ -1,0 +1,57 @@
+"""Which implementation of fastaio's core is in use, chosen once, at import.
+
+The compiled core (``fastaio._core``) is used where it is built and imports;
+``FASTAIO_NO_EXTENSIONS=1`` or an interpreter other than CPython selects the
+pure-Python twin (``fastaio._pycore``).  A compiled core that is built but
+fails to import falls back to the twin with a RuntimeWarning, unless
+``FASTAIO_REQUIRE_EXTENSIONS=1`` is set or the interpreter is a debug build:
+then the ImportError propagates.
+
+Both cores define the names of ``_pycore.__all__``.
+"""
+import importlib.util
+import os
+import sys
+import warnings
+
+from . import _pycore
+
+
+def _flag(name):
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def _compiled_core_absent():
+    try:
+        return importlib.util.find_spec(__package__ + "._core") is None
+    except (ImportError, ValueError):
+        return False
+
+
+ccore = None
+if sys.implementation.name != "cpython":
+    WHY = f"{sys.implementation.name} runs the pure-Python core"
+elif _flag("FASTAIO_NO_EXTENSIONS"):
+    WHY = "FASTAIO_NO_EXTENSIONS is set"
+else:
+    try:
+        from . import _core as ccore
+    except ImportError as exc:
+        if _compiled_core_absent():
+            WHY = "fastaio was built without its compiled core"
+        elif _flag("FASTAIO_REQUIRE_EXTENSIONS") or hasattr(
+                sys, "gettotalrefcount"):
+            raise
+        else:
+            warnings.warn(
+                f"fastaio: the compiled core failed to import ({exc}); "
+                "using the pure-Python implementation", RuntimeWarning,
+                stacklevel=4)
+            WHY = f"the compiled core failed to import: {exc}"
+    else:
+        WHY = "the compiled core is built and enabled"
+
+USE_EXTENSIONS = ccore is not None
+IMPLEMENTATION = "c" if USE_EXTENSIONS else "python"
+#: The core in use: ``fastaio._core`` or ``fastaio._pycore``.
+core = ccore if USE_EXTENSIONS else _pycore

@@ -1,0 +1,216 @@
+"""``install()`` and ``uninstall()``, and every change fastaio makes to
+asyncio itself, each with its opt-out.
+
+On the loop, ``install()`` sets fastaio's eager task factory and, on a
+stdlib loop before 3.14, an instance attribute ``create_task`` that hands
+``name`` and ``context`` to the factory.  Process-wide, once, it replaces
+some functions of ``asyncio`` (and ``asyncio.tasks``) on the versions that
+need it; each replacement calls the original for loops that do not run
+fastaio:
+
+``create_task`` (before 3.13)
+    names the task before its first step (gh-143173);
+``gather`` (before 3.12)
+    3.12's handling of children that are already done (gh-97696);
+``current_task`` (before 3.12, compiled core only)
+    fastaio's C function, which reads the same state.
+
+``FASTAIO_NO_ASYNCIO_PATCHES`` (``1``/``all``, or a comma-separated list of
+those names) keeps them from being made; ``unpatch_asyncio()`` puts the
+originals back and makes no more.  Code that imported a function before
+keeps the original.
+"""
+import asyncio
+import functools
+import os
+import types
+import weakref
+from asyncio import base_events, events, tasks
+
+from . import _compat, _impl, _pycore
+from ._tasks import is_fastaio_factory
+
+__all__ = ("install", "uninstall", "unpatch_asyncio")
+
+_stdlib_create_task = base_events.BaseEventLoop.create_task
+
+# --------------------------------------------------------------------------
+# asyncio's functions
+
+def _new_create_task(original, core):
+    if _compat.PY313:
+        return None
+
+    @functools.wraps(original)
+    def create_task(coro, *, name=None, context=None):
+        loop = events.get_running_loop()
+        factory = loop.get_task_factory()
+        if factory is not None and is_fastaio_factory(factory):
+            return factory(loop, coro, name=name, context=context)
+        if context is None:
+            return original(coro, name=name)
+        return original(coro, name=name, context=context)
+    return create_task
+
+
+def _new_gather(original, core):
+    if _compat.PY312:
+        return None
+    # the type of each core's factory -> that core's gather
+    by_type = {type(c.eager_task_factory): c.gather
+               for c in (_pycore, _impl.ccore) if c is not None}
+    get_running_loop = events._get_running_loop
+
+    @functools.wraps(original)
+    def gather(*coros_or_futures, return_exceptions=False, **kwargs):
+        loop = get_running_loop()
+        if loop is not None and not kwargs:
+            fastaio_gather = by_type.get(type(loop.get_task_factory()))
+            if fastaio_gather is not None:
+                return fastaio_gather(*coros_or_futures,
+                                      return_exceptions=return_exceptions)
+        return original(*coros_or_futures,
+                        return_exceptions=return_exceptions, **kwargs)
+    return gather
+
+
+def _new_current_task(original, core):
+    fast = core.current_task
+    if _compat.PY312 or not isinstance(fast, types.BuiltinFunctionType):
+        return None
+    return fast
+
+
+# name -> makes the replacement from (the original, the installing core),
+# or returns None where this version or core needs none.
+_PATCHES = {
+    "create_task": _new_create_task,
+    "gather": _new_gather,
+    "current_task": _new_current_task,
+}
+_made = {}          # name -> (original, replacement)
+_refused = set()    # names unpatch_asyncio() took back
+
+
+def _opted_out(name):
+    value = os.environ.get("FASTAIO_NO_ASYNCIO_PATCHES", "")
+    names = {part.strip() for part in value.split(",")}
+    return bool(names & {name, "1", "all"})
+
+
+def patch_asyncio(core):
+    """Make the replacements of the module docstring that this version
+    needs and that are not made yet or opted out of."""
+    for name, make in _PATCHES.items():
+        if name in _made or name in _refused or _opted_out(name):
+            continue
+        original = getattr(tasks, name)
+        replacement = make(original, core)
+        if replacement is None:
+            continue
+        if isinstance(replacement, types.FunctionType):
+            replacement._fastaio_original = original
+        _made[name] = (original, replacement)
+        setattr(asyncio, name, replacement)
+        setattr(tasks, name, replacement)
+
+
+def unpatch_asyncio(*names):
+    """Put back asyncio's own functions that fastaio replaced (those named,
+    default all of ``create_task``, ``gather`` and ``current_task``), and
+    replace them no more in this process."""
+    for name in names or tuple(_PATCHES):
+        if name not in _PATCHES:
+            raise ValueError(f"fastaio makes no asyncio patch named {name!r}")
+        _refused.add(name)
+        original, replacement = _made.pop(name, (None, None))
+        for module in (asyncio, tasks):
+            if original is not None and getattr(module, name) is replacement:
+                setattr(module, name, original)
+
+
+# --------------------------------------------------------------------------
+# the loop
+
+# What install() replaced, per loop, so that uninstall() can put it back.
+_replaced = weakref.WeakKeyDictionary()
+_replaced_strong = {}   # loops that cannot be weakly referenced
+
+
+def _remember(loop, factory):
+    try:
+        _replaced.setdefault(loop, factory)
+    except TypeError:
+        _replaced_strong.setdefault(id(loop), (loop, factory))
+
+
+def _forget(loop):
+    try:
+        return _replaced.pop(loop, None)
+    except TypeError:
+        return _replaced_strong.pop(id(loop), (None, None))[1]
+
+
+def install_core(core, loop=None, force=False):
+    """``install()`` with the given core (``fastaio._core`` or
+    ``fastaio._pycore``)."""
+    if loop is None:
+        loop = events.get_running_loop()
+    if loop.is_closed():
+        raise RuntimeError(f"cannot install fastaio on closed {loop!r}")
+    factory = core.eager_task_factory
+    current = loop.get_task_factory()
+    if current is factory:
+        return loop
+    if not is_fastaio_factory(current):
+        if current is not None and not force:
+            raise RuntimeError(
+                f"{loop!r} already has the task factory {current!r}; "
+                "fastaio.install() does not replace it unless called "
+                "with force=True (fastaio.uninstall() then restores it)")
+        _remember(loop, current)
+    loop.set_task_factory(factory)
+    patch_asyncio(core)
+    if (not _compat.PY314
+            and type(loop).create_task is _stdlib_create_task
+            and "create_task" not in getattr(loop, "__dict__", ())):
+        loop.create_task = types.MethodType(core.create_task_via_factory,
+                                            loop)
+    return loop
+
+
+def install(loop=None, *, force=False):
+    """Make ``loop`` (default: the running loop) create fastaio tasks.
+
+    Sets fastaio's eager task factory.  Idempotent.  A factory set by
+    someone else is never replaced silently: RuntimeError, unless
+    ``force=True`` (then ``uninstall()`` puts it back).  On a stdlib loop
+    before Python 3.14, ``loop.create_task`` is also replaced on the
+    instance so that ``name`` and ``context`` reach the factory before the
+    task's first step; and once per process some functions of ``asyncio``
+    are replaced (see README, *What install() changes*;
+    ``FASTAIO_NO_ASYNCIO_PATCHES`` and ``unpatch_asyncio()`` opt out).
+    Returns ``loop``.
+    """
+    return install_core(_impl.core, loop, force)
+
+
+def uninstall(loop=None):
+    """Undo ``install(loop)``: restore the factory it replaced.  A no-op if
+    fastaio's factory is not the loop's factory any more."""
+    if loop is None:
+        loop = events.get_running_loop()
+    if not is_fastaio_factory(loop.get_task_factory()):
+        return
+    loop.set_task_factory(_forget(loop))
+    patched = getattr(loop, "__dict__", {}).get("create_task")
+    if _set_by_install(patched):
+        del loop.create_task
+
+
+def _set_by_install(method):
+    """True if ``method`` is a loop's create_task that install() set."""
+    func = getattr(method, "__func__", None)
+    return func is not None and any(
+        func is c.create_task_via_factory
+        for c in (_pycore, _impl.ccore) if c is not None)

@@ -1,0 +1,57 @@
+"""How a task is created on a loop so that its name and context reach a
+fastaio factory before the first step, on every version; shared by both
+implementations of the core and by the modules on top of them."""
+from . import _compat
+
+
+def is_fastaio_factory(factory):
+    """True if ``factory`` is a task factory made by fastaio (either
+    implementation)."""
+    return getattr(factory, "_fastaio_task_constructor", None) is not None
+
+
+def task_kwargs(kwargs, name, context):
+    """``kwargs`` with ``name`` and ``context`` added where they are not
+    None (asyncio's own factory of 3.14 passes only what it was given, and
+    every keyword costs the constructor time)."""
+    if name is not None:
+        kwargs["name"] = name
+    if context is not None:
+        kwargs["context"] = context
+    return kwargs
+
+
+def create_task_on(loop, factory, coro, name, context, kwargs, plain):
+    """Create a task of ``loop`` (whose task factory is ``factory``) for
+    ``coro``.
+
+    A fastaio factory gets ``name`` and ``context`` directly.  Otherwise
+    ``plain(coro, **kwargs)`` makes the task; 3.9/3.10 loops take no
+    context, so there the task is created inside the context (and runs in a
+    copy of it)."""
+    if factory is not None and is_fastaio_factory(factory):
+        if loop.is_closed():
+            raise RuntimeError("Event loop is closed")
+        return factory(loop, coro, **task_kwargs(kwargs, name, context))
+    if context is not None and not _compat.PY311:
+        return context.run(plain, coro, **task_kwargs(kwargs, name, None))
+    return plain(coro, **task_kwargs(kwargs, name, context))
+
+
+def spawn(loop, coro, name=None, context=None, kwargs=None):
+    """``loop.create_task(coro, name=name, context=context, **kwargs)`` with
+    ``name`` and ``context`` reaching fastaio's factory before the first
+    step on every version and every kind of loop."""
+    return create_task_on(loop, loop.get_task_factory(), coro, name, context,
+                          {} if kwargs is None else kwargs, loop.create_task)
+
+
+def need_cancel_counting(task, what):
+    """Raise a clear error if ``task`` lacks cancelling()/uncancel()."""
+    if not hasattr(task, "uncancel"):
+        raise RuntimeError(
+            f"{what} needs the current task to have cancelling() and "
+            f"uncancel(), which {type(task).__qualname__} has only from "
+            "Python 3.11 on; run this code in a fastaio task: start the "
+            "program with fastaio.run(), or create the task with "
+            "fastaio.create_task() or on a loop where fastaio.install() ran")
