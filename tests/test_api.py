@@ -100,22 +100,30 @@ def test_compiled_core_imports_only_asyncio():
     assert lines[1].startswith("Task Barrier <fastaio eager_task_factory")
 
 
-@pytest.mark.parametrize("opt_out", ["", "1", "gather", "create_task,gather"])
+@pytest.mark.parametrize("opt_out", ["", "1", "gather", "create_task,TaskGroup"])
 def test_asyncio_patches_opt_out(opt_out):
-    """install()'s process-wide replacements of asyncio's functions: each
-    is made where its version needs it, unless FASTAIO_NO_ASYNCIO_PATCHES
-    names it (or says 1/all); unpatch_asyncio() puts the originals back."""
+    """install()'s process-wide replacements in asyncio: each is made where
+    its version needs it, in every module that holds it, unless
+    FASTAIO_NO_ASYNCIO_PATCHES names it (or says 1/all); unpatch_asyncio()
+    puts the originals back and no more are made."""
     code = (
-        "import asyncio, json, fastaio\n"
-        "names = ('create_task', 'gather', 'current_task')\n"
-        "before = {n: getattr(asyncio, n) for n in names}\n"
+        "import asyncio, importlib, json, fastaio\n"
+        "where = {'create_task': ('asyncio', 'asyncio.tasks'),\n"
+        "         'gather': ('asyncio', 'asyncio.tasks'),\n"
+        "         'current_task': ('asyncio', 'asyncio.tasks'),\n"
+        "         'TaskGroup': ('asyncio', 'asyncio.taskgroups')}\n"
+        "def now():\n"
+        "    return {n: [getattr(importlib.import_module(m), n, None)\n"
+        "                for m in ms] for n, ms in where.items()}\n"
+        "before = now()\n"
         "loop = fastaio.install(asyncio.new_event_loop())\n"
-        "made = [n for n in names if getattr(asyncio, n) is not before[n]\n"
-        "        and getattr(asyncio.tasks, n) is getattr(asyncio, n)]\n"
+        "after = now()\n"
+        "made = [n for n in where if after[n] != before[n]\n"
+        "        and len(set(map(id, after[n]))) == 1]\n"
         "fastaio.unpatch_asyncio()\n"
-        "back = all(getattr(asyncio, n) is before[n] for n in names)\n"
+        "back = now() == before\n"
         "fastaio.install(asyncio.new_event_loop())\n"
-        "again = [n for n in names if getattr(asyncio, n) is not before[n]]\n"
+        "again = [n for n in where if now()[n] != before[n]]\n"
         "print(json.dumps([made, back, again]))\n")
     env = dict(os.environ, FASTAIO_NO_ASYNCIO_PATCHES=opt_out)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
@@ -131,8 +139,10 @@ def test_asyncio_patches_opt_out(opt_out):
         if _impl.ccore is not None and os.environ.get(
                 "FASTAIO_NO_EXTENSIONS", "") in ("", "0"):
             needed.append("current_task")
-    refused = set(opt_out.split(",")) if opt_out not in ("", "1") else (
-        set(needed) if opt_out == "1" else set())
+    if _compat.PY311:
+        needed.append("TaskGroup")
+    refused = (set(needed) if opt_out == "1"
+               else set(opt_out.split(",")) - {""})
     assert made == [n for n in needed if n not in refused]
     assert back is True
     assert again == []

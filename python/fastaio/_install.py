@@ -13,7 +13,10 @@ fastaio:
 ``gather`` (before 3.12)
     3.12's handling of children that are already done (gh-97696);
 ``current_task`` (before 3.12, compiled core only)
-    fastaio's C function, which reads the same state.
+    fastaio's C function, which reads the same state;
+``TaskGroup`` (3.11+; also ``asyncio.taskgroups.TaskGroup``)
+    fastaio's, which has 3.14's behaviour and leaves out the children that
+    finished successfully inside ``create_task`` on a fastaio loop.
 
 ``FASTAIO_NO_ASYNCIO_PATCHES`` (``1``/``all``, or a comma-separated list of
 those names) keeps them from being made; ``unpatch_asyncio()`` puts the
@@ -81,13 +84,22 @@ def _new_current_task(original, core):
     return fast
 
 
-# name -> makes the replacement from (the original, the installing core),
-# or returns None where this version or core needs none.
+def _new_task_group(original, core):
+    from ._taskgroups import TaskGroup
+    return TaskGroup
+
+
+# name -> (the modules whose attribute it replaces, a function that makes
+# the replacement from the original and the installing core, or returns
+# None where this version or core needs none).
 _PATCHES = {
-    "create_task": _new_create_task,
-    "gather": _new_gather,
-    "current_task": _new_current_task,
+    "create_task": ((asyncio, tasks), _new_create_task),
+    "gather": ((asyncio, tasks), _new_gather),
+    "current_task": ((asyncio, tasks), _new_current_task),
 }
+if _compat.PY311:
+    from asyncio import taskgroups
+    _PATCHES["TaskGroup"] = ((asyncio, taskgroups), _new_task_group)
 _made = {}          # name -> (original, replacement)
 _refused = set()    # names unpatch_asyncio() took back
 
@@ -101,32 +113,40 @@ def _opted_out(name):
 def patch_asyncio(core):
     """Make the replacements of the module docstring that this version
     needs and that are not made yet or opted out of."""
-    for name, make in _PATCHES.items():
+    for name, (modules, make) in _PATCHES.items():
         if name in _made or name in _refused or _opted_out(name):
             continue
-        original = getattr(tasks, name)
+        original = getattr(modules[-1], name)
         replacement = make(original, core)
         if replacement is None:
             continue
         if isinstance(replacement, types.FunctionType):
             replacement._fastaio_original = original
         _made[name] = (original, replacement)
-        setattr(asyncio, name, replacement)
-        setattr(tasks, name, replacement)
+        for module in modules:
+            setattr(module, name, replacement)
 
 
 def unpatch_asyncio(*names):
-    """Put back asyncio's own functions that fastaio replaced (those named,
-    default all of ``create_task``, ``gather`` and ``current_task``), and
-    replace them no more in this process."""
+    """Put back asyncio's own objects that fastaio replaced (those named,
+    default all: ``create_task``, ``gather``, ``current_task``,
+    ``TaskGroup``), and replace them no more in this process."""
     for name in names or tuple(_PATCHES):
         if name not in _PATCHES:
             raise ValueError(f"fastaio makes no asyncio patch named {name!r}")
         _refused.add(name)
         original, replacement = _made.pop(name, (None, None))
-        for module in (asyncio, tasks):
+        for module in _PATCHES[name][0]:
             if original is not None and getattr(module, name) is replacement:
                 setattr(module, name, original)
+
+
+def asyncio_original(name):
+    """asyncio's own object that the patch ``name`` replaced (or would
+    replace), whether or not it is made."""
+    if name in _made:
+        return _made[name][0]
+    return getattr(_PATCHES[name][0][-1], name)
 
 
 # --------------------------------------------------------------------------

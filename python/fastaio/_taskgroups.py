@@ -2,16 +2,21 @@
 
 Differences from the stdlib, on purpose:
 
-* the eager shortcut of 3.12/3.13 (gh-104144) is not taken: a child is added
-  to the group even when it finished during ``create_task``, so an eager child
+* the eager shortcut of 3.12/3.13 (gh-104144) is not taken for a child that
+  failed or was cancelled during ``create_task``: such a child is added to
+  the group and reported through its done callback, as any other, so it
   cannot leak a cancellation (gh-128588) or deadlock the group (gh-128550);
+* a child that *succeeded* during ``create_task`` (on a loop running a
+  fastaio factory) is not added at all: it needs nothing from the group
+  (see ``create_task``), and a group whose children all finished that way
+  leaves its ``async with`` block without suspending;
 * ``cancel()`` (3.15) exists on every version and works when called by an
   eager child before its first suspension (gh-155418).
 """
 from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
-from ._tasks import need_cancel_counting, spawn
+from ._tasks import is_fastaio_factory, need_cancel_counting, spawn
 
 __all__ = ("TaskGroup",)
 
@@ -43,6 +48,7 @@ class TaskGroup:
         self._base_error = None
         self._on_completed_fut = None
         self._cancel_when_entered = False
+        self._eager = False      # the loop runs a fastaio factory
 
     def __repr__(self):
         parts = []
@@ -67,6 +73,7 @@ class TaskGroup:
                 f"TaskGroup {self!r} cannot determine the parent task")
         need_cancel_counting(parent, "fastaio.TaskGroup")
         self._parent_task = parent
+        self._eager = is_fastaio_factory(self._loop.get_task_factory())
         self._entered = True
         if self._cancel_when_entered:
             self.cancel()
@@ -74,6 +81,14 @@ class TaskGroup:
 
     async def __aexit__(self, et, exc, tb):
         tb = None
+        if (et is None and not self._tasks and not self._errors
+                and not self._aborting and not self._parent_cancel_requested):
+            # Nothing to wait for and nothing to report: what the general
+            # path below does in that case, without its frames.
+            self._exiting = True
+            self._parent_task = None
+            self._errors = None
+            return None
         try:
             return await self._wait_and_raise(et, exc)
         finally:
@@ -181,9 +196,21 @@ class TaskGroup:
             coro.close()
             raise RuntimeError(f"TaskGroup {self!r} is shutting down")
         task = spawn(self._loop, coro, name, context, kwargs)
+        if (self._eager and task.done() and not task.cancelled()
+                and task.exception() is None):
+            # It finished successfully inside spawn().  Its done callback
+            # would only take it out of _tasks again and wake the exit when
+            # _tasks becomes empty; it adds no error and cancels nothing.
+            # Leaving it out gives the state the group has once the loop ran
+            # that callback, a state every group reaches (gh-128588,
+            # gh-128550, gh-155418, gh-155433 and gh-135736 all concern a
+            # child that failed, was cancelled or is still running; those
+            # take the path below).  awaited_by (3.14) would be added and
+            # discarded again.
+            return task
         if _add_awaited_by is not None:
             _add_awaited_by(task, self._parent_task)
-        # Always registered, even when the task already finished eagerly.
+        # Registered even when it failed or was cancelled eagerly.
         self._tasks.add(task)
         task.add_done_callback(self._on_task_done)
         if self._aborting and not task.done():
