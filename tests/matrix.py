@@ -2,7 +2,8 @@
 """Run fastaio's test-suite on every CPython found, in fresh venvs.
 
 Interpreters: the newest 3.9, 3.10, 3.11, 3.12 and 3.13 that pyenv has, and
-``python3.14``, ``python3.14t`` and ``python3.15`` if they are on PATH.  For
+``python3.14``, ``python3.14t`` and ``python3.15`` if they are on PATH; with
+no pyenv interpreter, the interpreter that runs this script as well.  For
 each, fastaio is built from this checkout with its compiled core and the
 whole suite runs (both implementations, every loop kind: the fixtures and
 the bound CPython suites do that inside one pytest run).  One interpreter
@@ -20,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -28,7 +30,8 @@ WORK = ROOT / "build" / "matrix"
 CONSTRAINTS = ROOT / ".ci" / "constraints.txt"
 PYENV_MINORS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
 PATH_NAMES = ["python3.14", "python3.14t", "python3.15"]
-TEST_DEPS = ["pytest>=7.4", "pytest-timeout>=2.1", "anyio>=4"]
+TEST_DEPS = ["pytest>=7.4", "pytest-timeout>=2.1", "anyio>=4", "mypy>=1.10",
+             "basedpyright>=1.20"]
 # uvloop wheels exist for these; elsewhere it is tried but not required.
 UVLOOP_REQUIRED = {"3.9", "3.10", "3.11", "3.12", "3.13"}
 
@@ -58,18 +61,43 @@ def pyenv_interpreters():
                                        key=lambda kv: PYENV_MINORS.index(kv[0]))}
 
 
+def this_interpreter():
+    """The label and path of the interpreter running this script."""
+    label = "%d.%d" % sys.version_info[:2]
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        label += "t"
+    return label, sys.executable
+
+
 def all_interpreters():
     found = pyenv_interpreters()
+    if not found:
+        label, exe = this_interpreter()
+        found[label] = exe
     for name in PATH_NAMES:
         exe = shutil.which(name)
-        if exe:
-            found[name.replace("python", "")] = exe
+        label = name.replace("python", "")
+        if exe and label not in found:
+            found[label] = exe
     return found
 
 
 def run(cmd, env=None, **kw):
     kw.setdefault("cwd", ROOT)
     return subprocess.run(cmd, env=env, **kw)
+
+
+def run_streaming(cmd, env):
+    """Run ``cmd``, echoing its output as it comes; return the exit code and
+    the output."""
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    lines = []
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        lines.append(line)
+    return proc.wait(), "".join(lines)
 
 
 def make_venv(label, python, env):
@@ -103,20 +131,19 @@ def check_cell(label, python, extra_pytest_args):
     if not has_uvloop and label in UVLOOP_REQUIRED:
         return {"error": 1}, "uvloop did not install"
     env.update(FASTAIO_REQUIRE_EXTENSIONS="1",
+               FASTAIO_REQUIRE_TYPECHECKERS="1",
                FASTAIO_REQUIRE_UVLOOP="1" if has_uvloop else "0")
     cmd = [vpy, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            "--timeout=300", *extra_pytest_args, "tests"]
-    proc = run(cmd, env=env, capture_output=True, text=True)
-    sys.stdout.write(proc.stdout[-6000:])
-    sys.stdout.write(proc.stderr[-3000:])
-    counts = pytest_counts(proc.stdout)
-    if proc.returncode == 5 or not counts.get("passed"):
+    returncode, output = run_streaming(cmd, env)
+    counts = pytest_counts(output)
+    if returncode == 5 or not counts.get("passed"):
         return dict(counts, error=counts.get("error", 0) + 1), "no test ran"
-    if proc.returncode != 0:
+    if returncode != 0:
         counts.setdefault("failed", 0)
         if not counts["failed"] and not counts.get("error"):
             counts["error"] = 1
-        return counts, f"pytest exited {proc.returncode}"
+        return counts, f"pytest exited {returncode}"
     return counts, "ok" + ("" if has_uvloop else " (no uvloop wheel)")
 
 

@@ -168,7 +168,36 @@ def test_demo_command_runs():
                           "--rounds", "1"], check=True, capture_output=True,
                          text=True).stdout
     assert f"implementation: {fastaio.IMPLEMENTATION}" in out
-    assert "fastaio (python)" in out and "× stdlib" in out
+    assert "fastaio (python)" in out
+    setups = 2 + hasattr(asyncio, "eager_task_factory") + (
+        fastaio.IMPLEMENTATION != "python")
+    assert out.count("the speed of the stdlib's default") == 3 * setups
+    for title in ("returns at once", "suspends once", "gather 10"):
+        assert title in out
+    assert "inf" not in out and "nan" not in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-n", "0"], "argument -n: must be at least 10, not 0"),
+    (["-n", "-5"], "argument -n: must be at least 10, not -5"),
+    (["--rounds", "0"], "argument --rounds: must be at least 1, not 0"),
+    (["-n", "many"], "argument -n: 'many' is not a whole number"),
+])
+def test_demo_command_refuses_bad_arguments(args, message):
+    proc = subprocess.run([sys.executable, "-m", "fastaio", *args],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_demo_command_help_and_version():
+    out = subprocess.run([sys.executable, "-m", "fastaio", "--help"],
+                         check=True, capture_output=True, text=True).stdout
+    assert "``" not in out and "--version" in out
+    out = subprocess.run([sys.executable, "-m", "fastaio", "--version"],
+                         check=True, capture_output=True, text=True).stdout
+    assert out.strip() == f"fastaio {fastaio.__version__}"
 
 
 def test_install_idempotent_uninstall_restores(fa, loop_kind):
@@ -477,3 +506,19 @@ def test_import_leaves_the_gil_off():
         capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [fastaio.IMPLEMENTATION, "False"]
+
+
+def test_cpython_suites_skip_without_the_test_package():
+    """Where CPython's own test package is not installed, the bound suites
+    are skipped with the reason, not failed."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = ("import sys, pytest\n"
+            "sys.modules['test.test_asyncio'] = None\n"
+            "sys.exit(pytest.main(['-q', '-rs', '-p', 'no:cacheprovider', "
+            f"{os.path.join(here, 'test_cpython_suites.py')!r}]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, cwd=os.path.dirname(here))
+    # Exit status 5: the module was skipped whole, so no test ran.
+    assert proc.returncode == 5, proc.stdout + proc.stderr
+    assert "1 skipped" in proc.stdout
+    assert "no test.test_asyncio" in proc.stdout

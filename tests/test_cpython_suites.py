@@ -15,6 +15,8 @@ import sys
 import types
 import unittest
 
+import pytest
+
 from implementations import IMPLEMENTATIONS
 from fastaio import _compat
 
@@ -22,6 +24,15 @@ try:
     import uvloop
 except ImportError:
     uvloop = None
+
+
+try:
+    import test.test_asyncio  # noqa: F401
+except ImportError as exc:
+    pytest.skip(
+        "this interpreter has no test.test_asyncio (CPython's own test suite "
+        "is not installed: Debian and Ubuntu ship it apart, as "
+        f"libpython3.X-testsuite): {exc}", allow_module_level=True)
 
 
 def _suite(name):
