@@ -39,8 +39,7 @@ def test_compiled_core_is_used():
     if _compat.PY312:
         assert c.gather is asyncio.gather
     else:
-        from fastaio import _gathering
-        assert c.gather is _gathering.gather
+        assert c.gather is _core.gather
         assert type(c.gather).__name__ == "builtin_function_or_method"
 
 
