@@ -31,13 +31,12 @@ def _extensions():
         cflags = ["-O0", "-g3", "-UNDEBUG"] if debug else ["-O3"]
         cflags += ["-Wall", "-Wextra", "-Wno-unused-parameter",
                    "-Wno-missing-field-initializers"]
-    # Every src/_fastaio/<name>.c is the extension module fastaio.<name>.
+    # One extension module, fastaio._core, built from every src/_fastaio/*.c
+    # (module.c holds its init); the headers are its dependencies.
     headers = [str(SRC / h.name) for h in sorted((HERE / SRC).glob("*.h"))]
-    exts = [
-        Extension("fastaio." + c.stem, sources=[str(SRC / c.name)],
-                  depends=headers, extra_compile_args=cflags)
-        for c in sorted((HERE / SRC).glob("*.c"))
-    ]
+    sources = [str(SRC / c.name) for c in sorted((HERE / SRC).glob("*.c"))]
+    exts = [Extension("fastaio._core", sources=sources, depends=headers,
+                      extra_compile_args=cflags)] if sources else []
     pyx = sorted((HERE / SRC).glob("*.pyx"))
     if pyx:
         from Cython.Build import cythonize

@@ -38,6 +38,51 @@
 #  define FA_TASK_HAS_CONTEXT 0
 #endif
 
+/* 3.11: loop.create_task() takes context= (bpo-46994); on 3.9/3.10 a task
+   made by the loop's create_task() runs in the context it was called in. */
+#if PY_VERSION_HEX >= 0x030B0000
+#  define FA_LOOP_TAKES_CONTEXT 1
+#else
+#  define FA_LOOP_TAKES_CONTEXT 0
+#endif
+
+/* 3.12.0-3.12.4: Task.get_coro() dereferences a NULL coroutine after an
+   eager start completed the task (gh-122332, fixed in 3.12.5).  Checked at
+   run time (Py_Version, 3.11+) too, so that a build made with the headers of
+   one 3.12 release is right on the others. */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+#  define FA_MAY_NEED_GET_CORO_FIX 1
+#  define FA_GET_CORO_CRASHES() (Py_Version < 0x030C0500)
+#else
+#  define FA_MAY_NEED_GET_CORO_FIX 0
+#  define FA_GET_CORO_CRASHES() 0
+#endif
+
+/* 3.10: asyncio.tasks._ensure_future, the helper gather() wraps its
+   arguments with (no warning about the deprecated loop argument); 3.9 has
+   only the public ensure_future. */
+#if PY_VERSION_HEX >= 0x030A0000
+#  define FA_ENSURE_FUTURE_NAME "_ensure_future"
+#else
+#  define FA_ENSURE_FUTURE_NAME "ensure_future"
+#endif
+
+/* 3.11: asyncio.Barrier and asyncio.BrokenBarrierError (bpo-43352); before
+   it the core defines fastaio.BrokenBarrierError itself. */
+#if PY_VERSION_HEX >= 0x030B0000
+#  define FA_HAVE_ASYNCIO_BARRIER 1
+#else
+#  define FA_HAVE_ASYNCIO_BARRIER 0
+#endif
+
+/* 3.12: asyncio.gather accounts at once for children that are already done
+   (gh-97696); the core's own gather is for 3.9-3.11. */
+#if PY_VERSION_HEX >= 0x030C0000
+#  define FA_NATIVE_GATHER 1
+#else
+#  define FA_NATIVE_GATHER 0
+#endif
+
 /* Thread-local storage for the eager nesting depth (C11 / MSVC). */
 #if defined(_MSC_VER)
 #  define FA_THREAD_LOCAL __declspec(thread)
@@ -93,7 +138,7 @@ fa_newref(PyObject *o)
 #endif
 
 /* ------------------------------------------------------------------------
- * Used by the Barrier (src/_fastaio/_barrier.c).
+ * Used by the Barrier (src/_fastaio/barrier.c).
  * ---------------------------------------------------------------------- */
 /* 3.10: the am_send slot and PySendResult (bpo-41756) let an awaitable
    return its result to the awaiting coroutine without a StopIteration. */

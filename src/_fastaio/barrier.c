@@ -1,5 +1,5 @@
 /*
- * fastaio._barrier: the compiled Barrier.
+ * The compiled Barrier of fastaio._core.
  *
  * The specification is class Barrier in python/fastaio/_pycore.py (built on
  * asyncio.Condition); this module reproduces its states, its error messages
@@ -30,15 +30,12 @@
  * a critical section on the barrier; calls into Python (creating and
  * resolving futures) are made outside it.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <structmember.h>
-
-#include "compat.h"
+#include "fastaio.h"
 
 typedef struct {
     PyObject *get_running_loop;    /* asyncio.events._get_running_loop */
-    PyObject *broken_error;        /* fastaio._compat.BrokenBarrierError */
+    PyObject *broken_error;        /* asyncio.BrokenBarrierError (3.11+),
+                                      or the core's own (3.9, 3.10) */
     PyObject *invalid_state;       /* asyncio.InvalidStateError */
     PyObject *str_create_future;
     PyObject *str_set_result;
@@ -924,7 +921,7 @@ static PyType_Slot op_slots[] = {
 };
 
 static PyType_Spec op_spec = {
-    "fastaio._barrier._BarrierOp",
+    "fastaio._core._BarrierOp",
     sizeof(OpObject),
     0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -986,7 +983,7 @@ static PyType_Slot barrier_slots[] = {
 };
 
 static PyType_Spec barrier_spec = {
-    "fastaio._barrier.Barrier",
+    "fastaio._core.Barrier",
     sizeof(BarrierObject),
     0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
@@ -995,15 +992,6 @@ static PyType_Spec barrier_spec = {
 
 /* ---------------------------------------------------------------------- */
 /* module                                                                  */
-
-static struct PyModuleDef barrier_module = {
-    PyModuleDef_HEAD_INIT,
-    "fastaio._barrier",
-    "The compiled Barrier of fastaio (see fastaio._pycore for the "
-    "specification).",
-    -1,
-    NULL,
-};
 
 static int
 init_state(void)
@@ -1022,7 +1010,14 @@ init_state(void)
     if ((state.field = (expr)) == NULL) { return -1; }
     LOAD(get_running_loop, fa_import_attr("asyncio.events", "_get_running_loop"));
     LOAD(invalid_state, fa_import_attr("asyncio", "InvalidStateError"));
-    LOAD(broken_error, fa_import_attr("fastaio._compat", "BrokenBarrierError"));
+#if FA_HAVE_ASYNCIO_BARRIER
+    LOAD(broken_error, fa_import_attr("asyncio", "BrokenBarrierError"));
+#else
+    LOAD(broken_error, PyErr_NewExceptionWithDoc(
+        "fastaio.BrokenBarrierError",
+        "The barrier was aborted or reset while a task waited on it.",
+        PyExc_RuntimeError, NULL));
+#endif
     LOAD(str_create_future, PyUnicode_InternFromString("create_future"));
     LOAD(str_set_result, PyUnicode_InternFromString("set_result"));
     LOAD(str_blocking,
@@ -1051,28 +1046,22 @@ init_state(void)
     return 0;
 }
 
-PyMODINIT_FUNC
-PyInit__barrier(void)
+/* Adds Barrier and BrokenBarrierError to module. */
+int
+fa_barrier_init(PyObject *module)
 {
     if (init_state() < 0) {
-        return NULL;
+        return -1;
     }
-    PyObject *m = PyModule_Create(&barrier_module);   /* new */
-    if (m == NULL) {
-        return NULL;
-    }
-    Py_INCREF(state.barrier_type);
-    if (PyModule_AddObject(m, "Barrier", (PyObject *)state.barrier_type) < 0) {
+    if (PyModule_AddObject(module, "Barrier",
+                           Py_NewRef(state.barrier_type)) < 0) {
         Py_DECREF(state.barrier_type);
-        Py_DECREF(m);
-        return NULL;
+        return -1;
     }
-#if FA_FREE_THREADED
-    /* Every field of a Barrier is guarded by a critical section. */
-    if (PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
-        Py_DECREF(m);
-        return NULL;
+    if (PyModule_AddObject(module, "BrokenBarrierError",
+                           Py_NewRef(state.broken_error)) < 0) {
+        Py_DECREF(state.broken_error);
+        return -1;
     }
-#endif
-    return m;
+    return 0;
 }

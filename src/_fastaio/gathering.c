@@ -1,26 +1,44 @@
 /*
- * fastaio._gathering: gather() in C for CPython 3.9-3.11.
+ * gather() in C for CPython 3.9-3.11.
  *
  * The specification is gather() in python/fastaio/_pycore.py: the 3.12+
  * treatment of children that are already done when gather() is called
  * (gh-97696) on interpreters whose asyncio.gather schedules a loop callback
- * for each of them.  From 3.12 on this module defines nothing and fastaio's
- * gather is asyncio.gather.
+ * for each of them.  From 3.12 on the module's gather is asyncio.gather.
  *
- * Reference ownership as in _core.c: every PyObject* local is commented
- * "new" (owned, released on every path) or "borrowed".
+ * Reference ownership: see fastaio.h.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stddef.h>   /* offsetof */
+#include "fastaio.h"
 
-#include "compat.h"
+/* asyncio.tasks.gather as the interpreter defined it: fastaio's install()
+   replaces asyncio.gather by a wrapper that carries the original as
+   _fastaio_original.  A new reference. */
+static PyObject *
+stdlib_gather(void)
+{
+    PyObject *gather = fa_import_attr("asyncio.tasks", "gather");   /* new */
+    if (gather == NULL) {
+        return NULL;
+    }
+    PyObject *original = PyObject_GetAttrString(gather, "_fastaio_original");
+    if (original == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            Py_DECREF(gather);
+            return NULL;
+        }
+        PyErr_Clear();
+        return gather;
+    }
+    Py_DECREF(gather);
+    return original;
+}
 
-#if PY_VERSION_HEX < 0x030C0000
+#if !FA_NATIVE_GATHER
 
 static struct {
     PyObject *stdlib_gather;      /* the interpreter's asyncio.gather */
-    PyObject *ensure_future;      /* _pycore._ensure_future */
+    PyObject *ensure_future;      /* asyncio.tasks._ensure_future (3.9:
+                                     ensure_future) */
     PyObject *gathering_future;   /* asyncio.tasks._GatheringFuture */
     PyObject *get_loop;           /* asyncio.futures._get_loop */
     PyObject *get_running_loop;   /* asyncio.events._get_running_loop */
@@ -242,7 +260,7 @@ state_repr(GatherState *self)
 
 static PyTypeObject GatherStateType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "fastaio._gathering.GatherCallback",
+    .tp_name = "fastaio._core.GatherCallback",
     .tp_basicsize = sizeof(GatherState),
     .tp_dealloc = (destructor)state_dealloc,
     .tp_vectorcall_offset = offsetof(GatherState, vectorcall),
@@ -470,10 +488,8 @@ init_state(void)
     if (g.empty_str == NULL || g.kwnames_loop == NULL) {
         return -1;
     }
-    /* fastaio/__init__.py imports _pycore before the compiled modules; its
-       _stdlib_gather is the interpreter's, taken before any install(). */
-    g.stdlib_gather = fa_import_attr("fastaio._pycore", "_stdlib_gather");
-    g.ensure_future = fa_import_attr("fastaio._pycore", "_ensure_future");
+    g.stdlib_gather = stdlib_gather();
+    g.ensure_future = fa_import_attr("asyncio.tasks", FA_ENSURE_FUTURE_NAME);
     g.gathering_future = fa_import_attr("asyncio.tasks", "_GatheringFuture");
     g.get_loop = fa_import_attr("asyncio.futures", "_get_loop");
     g.get_running_loop = fa_import_attr("asyncio.events", "_get_running_loop");
@@ -486,36 +502,26 @@ init_state(void)
     return PyType_Ready(&GatherStateType);
 }
 
+int
+fa_gathering_init(PyObject *module)
+{
+    if (g.str_done == NULL && init_state() < 0) {
+        return -1;
+    }
+    return PyModule_AddFunctions(module, gathering_methods);
+}
+
 #else   /* 3.12+: asyncio.gather already behaves this way */
 
-static PyMethodDef gathering_methods[] = {
-    {NULL, NULL, 0, NULL}
-};
-
-#endif
-
-static struct PyModuleDef gathering_module = {
-    PyModuleDef_HEAD_INIT,
-    "fastaio._gathering",
-    "gather() for CPython 3.9-3.11 (see fastaio._pycore.gather).",
-    -1,
-    gathering_methods,
-};
-
-PyMODINIT_FUNC
-PyInit__gathering(void)
+int
+fa_gathering_init(PyObject *module)
 {
-#if PY_VERSION_HEX < 0x030C0000
-    if (g.str_done == NULL && init_state() < 0) {
-        return NULL;
+    PyObject *gather = stdlib_gather();   /* new */
+    if (gather == NULL || PyModule_AddObject(module, "gather", gather) < 0) {
+        Py_XDECREF(gather);
+        return -1;
     }
-#endif
-    PyObject *m = PyModule_Create(&gathering_module);
-#ifdef Py_GIL_DISABLED
-    /* Defines nothing on the versions that have free-threaded builds. */
-    if (m != NULL && PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
-        Py_CLEAR(m);
-    }
-#endif
-    return m;
+    return 0;
 }
+
+#endif

@@ -1,0 +1,581 @@
+/*
+ * The eager task factory (eager_task_factory, create_eager_task_factory)
+ * and create_task_via_factory, loop.create_task for fastaio's loops.
+ *
+ * The factory is a C callable that decides in C whether a task may start
+ * now and constructs it by vectorcall; create_task_via_factory calls it
+ * without a Python frame.
+ *
+ * Reference ownership: see fastaio.h.
+ */
+#include "fastaio.h"
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *ctor;          /* the task constructor */
+    PyObject *closure;       /* (cell(ctor),): see factory_get_closure */
+    vectorcallfunc vectorcall;
+} FactoryObject;
+
+static PyTypeObject FactoryType;
+
+/* ctor(coro, loop=loop, [name=name,] [context=context,] eager_start=eager,
+        **extra): name and context only when not None, as asyncio's own
+   factory of 3.14 passes only what it was given (and every keyword costs
+   the constructor time). */
+static PyObject *
+call_ctor(PyObject *ctor, PyObject *loop, PyObject *coro, PyObject *name,
+          PyObject *context, PyObject *eager, PyObject *const *extra_values,
+          PyObject *extra_names)
+{
+    Py_ssize_t nextra = extra_names == NULL ? 0 : PyTuple_GET_SIZE(extra_names);
+    PyObject *small[1 + 5 + 8];
+    PyObject **stack = small;
+    int which = (name != Py_None) | ((context != Py_None) << 1);
+    PyObject *kwnames = fa_state.kwnames_ctor[which];   /* borrowed, or new */
+    if (nextra > 0) {
+        if (nextra > 8) {
+            stack = PyMem_Malloc((size_t)(1 + 5 + nextra) * sizeof(PyObject *));
+            if (stack == NULL) {
+                return PyErr_NoMemory();
+            }
+        }
+        kwnames = PySequence_Concat(kwnames, extra_names);
+        if (kwnames == NULL) {
+            if (stack != small) {
+                PyMem_Free(stack);
+            }
+            return NULL;
+        }
+    }
+    Py_ssize_t n = 1;
+    stack[n++] = coro;
+    stack[n++] = loop;
+    if (name != Py_None) {
+        stack[n++] = name;
+    }
+    if (context != Py_None) {
+        stack[n++] = context;
+    }
+    stack[n++] = eager;
+    for (Py_ssize_t i = 0; i < nextra; i++) {
+        stack[n++] = extra_values[i];
+    }
+    PyObject *task = PyObject_Vectorcall(
+        ctor, stack + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+    if (nextra > 0) {
+        Py_DECREF(kwnames);
+        if (stack != small) {
+            PyMem_Free(stack);
+        }
+    }
+    return task;
+}
+
+/* The factory's work, once the arguments are sorted out.  eager_start is
+   NULL when not given (None is treated the same: "eager"). */
+static PyObject *
+factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
+               PyObject *name, PyObject *context, PyObject *eager_start,
+               PyObject *const *extra_values, PyObject *extra_names)
+{
+    if (fa_check_context(context) < 0) {
+        return NULL;
+    }
+    int want = 1;
+    if (eager_start != NULL && eager_start != Py_None) {
+        want = PyObject_IsTrue(eager_start);
+        if (want < 0) {
+            return NULL;
+        }
+    }
+#if FA_NATIVE_EAGER
+    if (want) {
+        int now = fa_may_start_eagerly(loop);
+        if (now > 0) {
+            now = fa_context_enterable(context);
+        }
+        if (now < 0) {
+            return NULL;
+        }
+        if (now) {
+            fa_eager_depth++;
+            PyObject *task = call_ctor(f->ctor, loop, coro, name, context,
+                                       Py_True, extra_values, extra_names);
+            fa_eager_depth--;
+            return task;
+        }
+        /* As asyncio's factory: an idle loop gets an eager request, which
+           the constructor turns into a lazy start. */
+        PyObject *running = PyObject_CallMethodNoArgs(
+            loop, fa_state.str_is_running);   /* new */
+        if (running == NULL) {
+            return NULL;
+        }
+        int is_running = PyObject_IsTrue(running);
+        Py_DECREF(running);
+        if (is_running < 0) {
+            return NULL;
+        }
+        if (!is_running) {
+            return call_ctor(f->ctor, loop, coro, name, context, Py_True,
+                             extra_values, extra_names);
+        }
+    }
+    return call_ctor(f->ctor, loop, coro, name, context, Py_False,
+                     extra_values, extra_names);
+#else
+    /* fastaio's Task decides (and checks) eagerness itself. */
+    if (f->ctor == (PyObject *)&fa_TaskType && extra_names == NULL) {
+        return fa_task_new_for_factory(coro, loop, name, context, want);
+    }
+    return call_ctor(f->ctor, loop, coro, name, context,
+                     want ? Py_True : Py_False, extra_values, extra_names);
+#endif
+}
+
+static int
+str_is(PyObject *key, PyObject *interned)
+{
+    return key == interned || PyUnicode_Compare(key, interned) == 0;
+}
+
+/* Sort keyword arguments into name/context/eager_start and the rest, then
+   create the task.  args[nargs:] are the keyword values. */
+static PyObject *
+factory_dispatch(FactoryObject *f, PyObject *loop, PyObject *coro,
+                 PyObject *const *kwvalues, PyObject *kwnames)
+{
+    PyObject *name = Py_None, *context = Py_None;   /* borrowed */
+    PyObject *eager_start = NULL;                    /* borrowed */
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    PyObject *small[8];
+    PyObject **extra_values = small;
+    PyObject *extra_names = NULL;   /* new */
+    Py_ssize_t nextra = 0;
+
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);   /* borrowed */
+        if (str_is(key, fa_state.str_name)) {
+            name = kwvalues[i];
+        }
+        else if (str_is(key, fa_state.str_context)) {
+            context = kwvalues[i];
+        }
+        else if (str_is(key, fa_state.str_eager_start)) {
+            eager_start = kwvalues[i];
+        }
+        else {
+            if (extra_names == NULL) {
+                extra_names = PyTuple_New(nkw - i);
+                if (extra_names == NULL) {
+                    return NULL;
+                }
+                if (nkw - i > 8) {
+                    extra_values = PyMem_Malloc(
+                        (size_t)(nkw - i) * sizeof(PyObject *));
+                    if (extra_values == NULL) {
+                        Py_DECREF(extra_names);
+                        return PyErr_NoMemory();
+                    }
+                }
+            }
+            PyTuple_SET_ITEM(extra_names, nextra, Py_NewRef(key));
+            extra_values[nextra++] = kwvalues[i];
+        }
+        if (PyErr_Occurred()) {
+            goto error;
+        }
+    }
+    if (extra_names != NULL && nextra < PyTuple_GET_SIZE(extra_names)) {
+        PyObject *cut = PyTuple_GetSlice(extra_names, 0, nextra);
+        Py_SETREF(extra_names, cut);
+        if (extra_names == NULL) {
+            goto error;
+        }
+    }
+    PyObject *task = factory_create(f, loop, coro, name, context,
+                                    eager_start, extra_values, extra_names);
+    Py_XDECREF(extra_names);
+    if (extra_values != small) {
+        PyMem_Free(extra_values);
+    }
+    return task;
+error:
+    Py_XDECREF(extra_names);
+    if (extra_values != small) {
+        PyMem_Free(extra_values);
+    }
+    return NULL;
+}
+
+static PyObject *
+factory_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                   PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "eager_task_factory() takes 2 positional arguments "
+                     "(loop, coro) but %zd were given", nargs);
+        return NULL;
+    }
+    return factory_dispatch((FactoryObject *)self, args[0], args[1],
+                            args + nargs, kwnames);
+}
+
+static int
+factory_traverse(FactoryObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->ctor);
+    Py_VISIT(self->closure);
+    return 0;
+}
+
+static int
+factory_clear(FactoryObject *self)
+{
+    Py_CLEAR(self->ctor);
+    Py_CLEAR(self->closure);
+    return 0;
+}
+
+static void
+factory_dealloc(FactoryObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    (void)factory_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyObject *
+factory_repr(FactoryObject *self)
+{
+    return PyUnicode_FromFormat("<fastaio eager_task_factory of %R>",
+                                self->ctor);
+}
+
+/* anyio recognises asyncio's eager factory by its __code__ (3.12+) and
+   then creates the tasks of its task groups lazily through the constructor
+   found in __closure__[0]; on 3.9-3.11 it checks __code__ against None.
+   fastaio's factory answers both the same way, so anyio treats it exactly
+   as asyncio.eager_task_factory. */
+static PyObject *
+factory_get_closure(FactoryObject *self, void *Py_UNUSED(c))
+{
+    return Py_NewRef(self->closure);
+}
+
+static PyObject *
+factory_get_code(FactoryObject *self, void *Py_UNUSED(c))
+{
+    if (fa_state.eager_code == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "__code__");
+        return NULL;
+    }
+    return Py_NewRef(fa_state.eager_code);
+}
+
+static PyObject *
+factory_get_name(FactoryObject *self, void *Py_UNUSED(c))
+{
+    return PyUnicode_FromString("eager_task_factory");
+}
+
+static PyGetSetDef factory_getset[] = {
+    {"__closure__", (getter)factory_get_closure, NULL, NULL, NULL},
+    {"__code__", (getter)factory_get_code, NULL, NULL, NULL},
+    {"__name__", (getter)factory_get_name, NULL, NULL, NULL},
+    {"__qualname__", (getter)factory_get_name, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+static PyMemberDef factory_members[] = {
+    {"_fastaio_task_constructor", T_OBJECT, offsetof(FactoryObject, ctor),
+     READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}
+};
+
+PyDoc_STRVAR(factory_doc,
+"A task factory that starts tasks eagerly; see create_eager_task_factory.");
+
+static PyTypeObject FactoryType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fastaio._core.EagerTaskFactory",
+    .tp_basicsize = sizeof(FactoryObject),
+    .tp_dealloc = (destructor)factory_dealloc,
+    .tp_vectorcall_offset = offsetof(FactoryObject, vectorcall),
+    .tp_repr = (reprfunc)factory_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
+                | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = factory_doc,
+    .tp_traverse = (traverseproc)factory_traverse,
+    .tp_clear = (inquiry)factory_clear,
+    .tp_members = factory_members,
+    .tp_getset = factory_getset,
+};
+
+static PyObject *
+make_factory(PyObject *ctor)
+{
+    if (!PyCallable_Check(ctor)) {
+        PyErr_Format(PyExc_TypeError,
+                     "custom_task_constructor must be callable, not %s",
+                     Py_TYPE(ctor)->tp_name);
+        return NULL;
+    }
+#if !FA_NATIVE_EAGER
+    if (PyType_Check(ctor)) {
+        int sub = PyObject_IsSubclass(ctor, (PyObject *)&fa_TaskType);
+        if (sub < 0) {
+            return NULL;
+        }
+        if (!sub) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s cannot start eagerly on Python %d.%d; use "
+                         "fastaio.Task or a subclass of it",
+                         ((PyTypeObject *)ctor)->tp_name,
+                         PY_MAJOR_VERSION, PY_MINOR_VERSION);
+            return NULL;
+        }
+    }
+#endif
+    PyObject *cell = PyCell_New(ctor);   /* new */
+    if (cell == NULL) {
+        return NULL;
+    }
+    PyObject *closure = PyTuple_Pack(1, cell);   /* new */
+    Py_DECREF(cell);
+    if (closure == NULL) {
+        return NULL;
+    }
+    FactoryObject *f = PyObject_GC_New(FactoryObject, &FactoryType);
+    if (f == NULL) {
+        Py_DECREF(closure);
+        return NULL;
+    }
+    f->ctor = Py_NewRef(ctor);
+    f->closure = closure;
+    f->vectorcall = factory_vectorcall;
+    PyObject_GC_Track(f);
+    return (PyObject *)f;
+}
+
+PyDoc_STRVAR(create_eager_task_factory_doc,
+"create_eager_task_factory(custom_task_constructor)\n--\n\n"
+"Return a task factory that starts tasks eagerly.\n\n"
+"The factory takes (loop, coro, *, name=None, context=None,\n"
+"eager_start=None, **kwargs) on every Python version; eager_start None\n"
+"means eager.  Other keyword arguments go to custom_task_constructor,\n"
+"which must accept loop and eager_start keywords, and name and context\n"
+"(passed only when not None).");
+
+static PyObject *
+create_eager_task_factory(PyObject *Py_UNUSED(module), PyObject *ctor)
+{
+    return make_factory(ctor);
+}
+
+/* ---------------------------------------------------------------------- */
+/* loop.create_task for fastaio's loops                                    */
+
+PyDoc_STRVAR(create_task_doc,
+"create_task($self, coro, *, name=None, context=None, **kwargs)"
+"\n--\n\n"
+"loop.create_task for loops that run fastaio's factory: the factory gets\n"
+"the name and the context before the task's first step.");
+
+/* create_task_via_factory for a loop whose factory is not the compiled one
+   (factory: new reference, taken over): as _pycore.create_task_via_factory.
+   The pure twin's factory (a non-None _fastaio_task_constructor) gets
+   factory(loop, coro, name=name, context=context, **kwargs); any other
+   factory, or none, gets BaseEventLoop.create_task(loop, coro, name=name,
+   **kwargs), with context= passed on when given (3.11+), or on 3.9/3.10
+   (whose loops take no context) through context.run(). */
+static PyObject *
+create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
+                  PyObject *const *kwvalues, PyObject *kwnames)
+{
+    int pure = 0;
+    if (factory != Py_None) {
+        PyObject *ctor = PyObject_GetAttr(factory,
+                                          fa_state.str_task_constructor);
+        if (ctor == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                Py_DECREF(factory);
+                return NULL;
+            }
+            PyErr_Clear();
+        }
+        else {
+            pure = ctor != Py_None;
+            Py_DECREF(ctor);
+        }
+    }
+    if (pure) {
+        /* BaseEventLoop._check_closed(), without the call. */
+        PyObject *closed = PyObject_GetAttr(loop, fa_state.str_closed);
+        int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
+        Py_XDECREF(closed);
+        if (is_closed != 0) {
+            if (is_closed > 0) {
+                PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
+            }
+            Py_DECREF(factory);
+            return NULL;
+        }
+    }
+    else {
+        Py_SETREF(factory, Py_NewRef(fa_state.base_create_task));
+    }
+    /* factory is now the callable (new). */
+    PyObject *name = Py_None, *context = Py_None;   /* borrowed */
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    /* Which keywords are name= and context=: -1 if not given. */
+    Py_ssize_t at_name = -1, at_context = -1;
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);   /* borrowed */
+        if (PyUnicode_Compare(key, fa_state.str_name) == 0) {
+            at_name = i;
+            name = kwvalues[i];
+        }
+        else if (PyUnicode_Compare(key, fa_state.str_context) == 0) {
+            at_context = i;
+            context = kwvalues[i];
+        }
+        if (PyErr_Occurred()) {
+            Py_DECREF(factory);
+            return NULL;
+        }
+    }
+    Py_ssize_t nother = nkw - (at_name >= 0) - (at_context >= 0);
+    int pass_context = pure || context != Py_None;
+    int via_run = 0;
+#if !FA_LOOP_TAKES_CONTEXT
+    if (!pure && context != Py_None) {
+        pass_context = 0;
+        via_run = 1;
+    }
+#endif
+    /* [context, BaseEventLoop.create_task,] loop, coro | name, [context,]
+       the other keywords in their order */
+    Py_ssize_t nfixed = via_run ? 4 : 2;
+    Py_ssize_t nnames = 1 + pass_context + nother;
+    PyObject **call = PyMem_New(PyObject *, nfixed + nnames);
+    PyObject *names = PyTuple_New(nnames);   /* new */
+    PyObject *res = NULL;                    /* new */
+    if (call == NULL || names == NULL) {
+        if (call == NULL) {
+            PyErr_NoMemory();
+        }
+        goto done;
+    }
+    Py_ssize_t n = 0, k = 0;
+    if (via_run) {
+        call[n++] = context;
+        call[n++] = factory;
+    }
+    call[n++] = loop;
+    call[n++] = coro;
+    call[n++] = name;
+    PyTuple_SET_ITEM(names, k++, Py_NewRef(fa_state.str_name));
+    if (pass_context) {
+        call[n++] = context;
+        PyTuple_SET_ITEM(names, k++, Py_NewRef(fa_state.str_context));
+    }
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        if (i != at_name && i != at_context) {
+            call[n++] = kwvalues[i];
+            PyTuple_SET_ITEM(names, k++,
+                             Py_NewRef(PyTuple_GET_ITEM(kwnames, i)));
+        }
+    }
+    if (via_run) {
+        res = PyObject_VectorcallMethod(fa_state.str_run, call, nfixed,
+                                        names);
+    }
+    else {
+        res = PyObject_Vectorcall(factory, call, nfixed, names);
+    }
+done:
+    PyMem_Free(call);
+    Py_XDECREF(names);
+    Py_DECREF(factory);
+    return res;
+}
+
+/* A method of BaseEventLoop (a method descriptor: no bound method is made
+   per call); args exclude the loop. */
+static PyObject *
+create_task_via_factory(PyObject *loop, PyObject *const *args,
+                        Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 1) {
+        PyErr_Format(PyExc_TypeError,
+                     "create_task() takes 1 positional argument but %zd "
+                     "were given", nargs);
+        return NULL;
+    }
+    PyObject *factory = PyObject_GetAttr(loop, fa_state.str_task_factory);
+    if (factory == NULL) {
+        return NULL;
+    }
+    if (Py_TYPE(factory) != &FactoryType) {
+        /* Another factory, or none. */
+        return create_task_other(loop, factory, args[0], args + nargs,
+                                 kwnames);
+    }
+    /* BaseEventLoop._check_closed(), without the call. */
+    PyObject *closed = PyObject_GetAttr(loop, fa_state.str_closed);   /* new */
+    int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
+    Py_XDECREF(closed);
+    if (is_closed != 0) {
+        if (is_closed > 0) {
+            PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
+        }
+        Py_DECREF(factory);
+        return NULL;
+    }
+    PyObject *task = factory_dispatch((FactoryObject *)factory, loop, args[0],
+                                      args + nargs, kwnames);
+    Py_DECREF(factory);
+    return task;
+}
+
+static PyMethodDef factory_functions[] = {
+    {"create_eager_task_factory", create_eager_task_factory, METH_O,
+     create_eager_task_factory_doc},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyMethodDef create_task_def = {
+    "create_task", (PyCFunction)(void (*)(void))create_task_via_factory,
+    METH_FASTCALL | METH_KEYWORDS, create_task_doc};
+
+/* Adds create_eager_task_factory, eager_task_factory (for task_ctor, the
+   module's Task) and create_task_via_factory to module. */
+int
+fa_factory_init(PyObject *module, PyObject *task_ctor)
+{
+    if (PyType_Ready(&FactoryType) < 0
+            || PyModule_AddFunctions(module, factory_functions) < 0) {
+        return -1;
+    }
+    PyObject *factory = make_factory(task_ctor);   /* new */
+    if (factory == NULL
+            || PyModule_AddObject(module, "eager_task_factory", factory) < 0) {
+        Py_XDECREF(factory);
+        return -1;
+    }
+    /* A method of BaseEventLoop, exported as a method descriptor. */
+    PyObject *meth = PyDescr_NewMethod((PyTypeObject *)fa_state.base_loop,
+                                       &create_task_def);   /* new */
+    if (meth == NULL
+            || PyModule_AddObject(module, "create_task_via_factory",
+                                  meth) < 0) {
+        Py_XDECREF(meth);
+        return -1;
+    }
+    return 0;
+}

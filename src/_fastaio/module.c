@@ -1,0 +1,535 @@
+/*
+ * fastaio._core: the compiled core of fastaio.
+ *
+ * Its pure-Python twin is python/fastaio/_pycore.py; every name defined here
+ * behaves as the name of the same spelling there, and the test-suite runs
+ * against both.  Names this module does not define come from the twin.
+ *
+ * It is one extension module built from several C files:
+ *   - module.c (this file): the module, the state it keeps from asyncio,
+ *     current_task() (on 3.9-3.11 it reads the running loop straight from
+ *     the thread state, layout checked at import, and the current-task
+ *     dict), the checks shared by the factory and the Task, and
+ *     loop_is_running, loop_get_debug: BaseEventLoop.is_running() and
+ *     get_debug() without a Python frame (asyncio's Task constructor calls
+ *     both for every task);
+ *   - factory.c: the eager task factory and create_task_via_factory;
+ *   - task39.c: Task on 3.9-3.11, a subclass of _asyncio.Task that can
+ *     take its first step inside the constructor;
+ *   - task312.c: Task on 3.12+ (a subclass on 3.12.0-3.12.4 only);
+ *   - gathering.c: gather() for 3.9-3.11;
+ *   - barrier.c: Barrier and BrokenBarrierError.
+ * The C code imports asyncio only, never a Python module of fastaio.
+ *
+ * Reference ownership: every PyObject* local is commented "new" (owned,
+ * released on every path) or "borrowed" (kept alive by its container for the
+ * whole use).
+ */
+#include "fastaio.h"
+
+core_state fa_state;
+
+/* Eager first steps now on this thread's C stack. */
+FA_THREAD_LOCAL int fa_eager_depth;
+
+/* ---------------------------------------------------------------------- */
+/* the running loop                                                        */
+
+#if !FA_NATIVE_CURRENT_TASK
+/* 3.7-3.11 keep the running loop in the thread-state dict, wrapped in a
+   holder object whose first field is the loop (the holder also records the
+   pid, checked by CPython to ignore a loop inherited through fork()).  The
+   layout is checked in check_holder_layout(); fork children use the slow
+   path. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *loop;
+} loop_holder;
+#endif
+
+/* The running loop of this thread, or None; a new reference. */
+PyObject *
+fa_running_loop(void)
+{
+#if !FA_NATIVE_CURRENT_TASK
+    if (fa_state.holder_type != NULL && !fa_state.forked) {
+        PyObject *ts_dict = PyThreadState_GetDict();   /* borrowed */
+        if (ts_dict != NULL) {
+            PyObject *holder = PyDict_GetItemWithError(
+                ts_dict, fa_state.running_key);            /* borrowed */
+            if (holder == NULL) {
+                if (PyErr_Occurred()) {
+                    return NULL;
+                }
+                Py_RETURN_NONE;
+            }
+            if (Py_TYPE(holder) == fa_state.holder_type) {
+                return Py_NewRef(((loop_holder *)holder)->loop);
+            }
+        }
+    }
+#endif
+    return PyObject_CallNoArgs(fa_state.get_running_loop);
+}
+
+/* 1 if loop is the running loop of this thread, 0 if not, -1 on error. */
+static int
+is_running_here(PyObject *loop)
+{
+    PyObject *running = fa_running_loop();   /* new */
+    if (running == NULL) {
+        return -1;
+    }
+    int res = running == loop;
+    Py_DECREF(running);
+    return res;
+}
+
+#if !FA_NATIVE_CURRENT_TASK
+static int
+check_holder_layout(void)
+{
+    PyObject *set = NULL, *probe = NULL, *res = NULL;   /* new */
+    PyObject *current = PyObject_CallNoArgs(fa_state.get_running_loop);
+    if (current == NULL) {
+        return -1;
+    }
+    int ok = 0;
+    PyObject *expect = current;   /* borrowed from current or probe */
+    if (current == Py_None) {
+        set = PyObject_GetAttrString(PyImport_AddModule("asyncio.events"),
+                                     "_set_running_loop");
+        probe = PyList_New(0);
+        if (set == NULL || probe == NULL) {
+            goto done;
+        }
+        res = PyObject_CallOneArg(set, probe);
+        if (res == NULL) {
+            goto done;
+        }
+        Py_CLEAR(res);
+        expect = probe;
+    }
+    PyObject *ts_dict = PyThreadState_GetDict();   /* borrowed */
+    PyObject *holder = ts_dict == NULL ? NULL
+        : PyDict_GetItemWithError(ts_dict, fa_state.running_key);  /* borrowed */
+    if (holder == NULL && PyErr_Occurred()) {
+        goto restore;
+    }
+    if (holder != NULL
+            && Py_TYPE(holder)->tp_basicsize >= (Py_ssize_t)sizeof(loop_holder)
+            && strstr(Py_TYPE(holder)->tp_name, "RunningLoopHolder") != NULL
+            && ((loop_holder *)holder)->loop == expect) {
+        fa_state.holder_type = Py_TYPE(holder);
+        Py_INCREF(fa_state.holder_type);
+    }
+    ok = 1;
+restore:
+    if (probe != NULL) {
+        res = PyObject_CallOneArg(set, Py_None);
+        if (res == NULL) {
+            ok = 0;
+        }
+    }
+done:
+    Py_XDECREF(res);
+    Py_XDECREF(set);
+    Py_XDECREF(probe);
+    Py_DECREF(current);
+    return ok ? 0 : -1;
+}
+
+static PyObject *
+after_fork_child(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(arg))
+{
+    fa_state.forked = 1;
+    Py_RETURN_NONE;
+}
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* current_task                                                            */
+
+#if !FA_NATIVE_CURRENT_TASK
+
+PyDoc_STRVAR(current_task_doc,
+"current_task(loop=None)\n--\n\n"
+"Return the task running on loop (default: the running loop), or None.");
+
+static PyObject *
+current_task(PyObject *Py_UNUSED(module), PyObject *const *args,
+             Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *loop = Py_None;   /* borrowed from the caller */
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+
+    if (nargs + nkw > 1) {
+        PyErr_Format(PyExc_TypeError,
+                     "current_task() takes at most 1 argument (%zd given)",
+                     nargs + nkw);
+        return NULL;
+    }
+    if (nargs == 1) {
+        loop = args[0];
+    }
+    else if (nkw == 1) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, 0);   /* borrowed */
+        if (!PyUnicode_Check(key)
+                || PyUnicode_CompareWithASCIIString(key, "loop") != 0) {
+            PyErr_Format(PyExc_TypeError,
+                         "current_task() got an unexpected keyword "
+                         "argument '%S'", key);
+            return NULL;
+        }
+        loop = args[0];
+    }
+
+    PyObject *task;   /* borrowed from the dict */
+    if (loop != Py_None) {
+        task = PyDict_GetItemWithError(fa_state.current_tasks, loop);
+    }
+    else {
+        loop = fa_running_loop();   /* new */
+        if (loop == NULL) {
+            return NULL;
+        }
+        if (loop == Py_None) {
+            Py_DECREF(loop);
+            PyErr_SetString(PyExc_RuntimeError, "no running event loop");
+            return NULL;
+        }
+        task = PyDict_GetItemWithError(fa_state.current_tasks, loop);
+        Py_DECREF(loop);
+    }
+    if (task == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    return Py_NewRef(task);
+}
+
+#endif  /* !FA_NATIVE_CURRENT_TASK */
+
+/* ---------------------------------------------------------------------- */
+/* checks shared by the factory and the Task                               */
+
+int
+fa_check_context(PyObject *context)
+{
+    if (context != Py_None && !PyContext_CheckExact(context)) {
+        PyErr_Format(PyExc_TypeError,
+                     "context must be a contextvars.Context or None, not %s",
+                     Py_TYPE(context)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if a task of loop may run its first step now (context aside), 0 if it
+   must start lazily, -1 on error.  Same rules as _pycore._may_start_eagerly:
+   only on the thread running loop (gh-155338), below the depth cap, and
+   never while an exception is being handled (gh-155575). */
+int
+fa_may_start_eagerly(PyObject *loop)
+{
+    int here = is_running_here(loop);
+    if (here <= 0) {
+        return here;
+    }
+    if (fa_eager_depth >= MAX_EAGER_DEPTH) {
+        return 0;
+    }
+    return !fa_handling_exception();
+}
+
+#if FA_NATIVE_EAGER
+/* 1 if context (None or a Context) can be entered now, 0 if it is entered
+   already (gh-157301: the task must then start lazily), -1 on error. */
+int
+fa_context_enterable(PyObject *context)
+{
+    if (context == Py_None) {
+        return 1;
+    }
+    if (PyContext_Enter(context) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    return PyContext_Exit(context) < 0 ? -1 : 1;
+}
+#endif
+
+
+/* ---------------------------------------------------------------------- */
+/* BaseEventLoop.is_running() and get_debug() for fastaio's loops          */
+
+PyDoc_STRVAR(loop_is_running_doc,
+"is_running($self, /)\n--\n\n"
+"True while the loop runs (BaseEventLoop.is_running, compiled).");
+
+static PyObject *
+loop_is_running(PyObject *loop, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *thread_id = PyObject_GetAttr(loop, fa_state.str_thread_id);
+    if (thread_id == NULL) {
+        return NULL;
+    }
+    int running = thread_id != Py_None;
+    Py_DECREF(thread_id);
+    return PyBool_FromLong(running);
+}
+
+PyDoc_STRVAR(loop_get_debug_doc,
+"get_debug($self, /)\n--\n\n"
+"The loop's debug flag (BaseEventLoop.get_debug, compiled).");
+
+static PyObject *
+loop_get_debug(PyObject *loop, PyObject *Py_UNUSED(ignored))
+{
+    return PyObject_GetAttr(loop, fa_state.str_debug);
+}
+
+/* ---------------------------------------------------------------------- */
+/* module                                                                  */
+
+static PyMethodDef core_methods[] = {
+#if !FA_NATIVE_CURRENT_TASK
+    {"current_task", (PyCFunction)(void (*)(void))current_task,
+     METH_FASTCALL | METH_KEYWORDS, current_task_doc},
+    {"_after_fork_child", after_fork_child, METH_NOARGS, NULL},
+#endif
+    {NULL, NULL, 0, NULL}
+};
+
+/* Methods of asyncio.BaseEventLoop, exported under these module names as
+   method descriptors (create_task_via_factory: see factory.c). */
+static struct {
+    const char *export;
+    PyMethodDef def;
+} loop_methods[] = {
+    {"loop_is_running",
+     {"is_running", loop_is_running, METH_NOARGS, loop_is_running_doc}},
+    {"loop_get_debug",
+     {"get_debug", loop_get_debug, METH_NOARGS, loop_get_debug_doc}},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    "fastaio._core",
+    "The compiled core of fastaio (see fastaio._pycore for the specification).",
+    -1,
+    core_methods,
+};
+
+static int
+init_state(void)
+{
+#define INTERN(field, text) \
+    if ((fa_state.field = PyUnicode_InternFromString(text)) == NULL) return -1
+    INTERN(str_loop, "loop");
+    INTERN(str_name, "name");
+    INTERN(str_context, "context");
+    INTERN(str_eager_start, "eager_start");
+    INTERN(str_task_factory, "_task_factory");
+    INTERN(str_closed, "_closed");
+    INTERN(str_call_soon, "call_soon");
+    INTERN(str_get_debug, "get_debug");
+    INTERN(str_is_running, "is_running");
+    INTERN(str_thread_id, "_thread_id");
+    INTERN(str_debug, "_debug");
+    INTERN(str_task_constructor, "_fastaio_task_constructor");
+    INTERN(str_run, "run");
+    INTERN(str_coro, "_coro");
+#undef INTERN
+    fa_state.kwnames_ctor[0] = PyTuple_Pack(2, fa_state.str_loop,
+                                            fa_state.str_eager_start);
+    fa_state.kwnames_ctor[1] = PyTuple_Pack(3, fa_state.str_loop,
+                                            fa_state.str_name,
+                                            fa_state.str_eager_start);
+    fa_state.kwnames_ctor[2] = PyTuple_Pack(3, fa_state.str_loop,
+                                            fa_state.str_context,
+                                            fa_state.str_eager_start);
+    fa_state.kwnames_ctor[3] = PyTuple_Pack(4, fa_state.str_loop,
+                                            fa_state.str_name,
+                                            fa_state.str_context,
+                                            fa_state.str_eager_start);
+    fa_state.kwnames_context = PyTuple_Pack(1, fa_state.str_context);
+    for (int i = 0; i < 4; i++) {
+        if (fa_state.kwnames_ctor[i] == NULL) {
+            return -1;
+        }
+    }
+    if (fa_state.kwnames_context == NULL) {
+        return -1;
+    }
+    fa_state.get_running_loop = fa_import_attr("asyncio.events",
+                                               "_get_running_loop");
+    fa_state.get_event_loop = fa_import_attr("asyncio.events",
+                                             "get_event_loop");
+    if (fa_state.get_running_loop == NULL || fa_state.get_event_loop == NULL) {
+        return -1;
+    }
+    fa_state.base_loop = fa_import_attr("asyncio.base_events",
+                                        "BaseEventLoop");
+    if (fa_state.base_loop == NULL) {
+        return -1;
+    }
+    if (!PyType_Check(fa_state.base_loop)) {
+        PyErr_SetString(PyExc_ImportError,
+                        "asyncio.base_events.BaseEventLoop is not a class");
+        return -1;
+    }
+    /* What _pycore takes at import as _base_create_task. */
+    fa_state.base_create_task = PyObject_GetAttrString(fa_state.base_loop,
+                                                       "create_task");
+    if (fa_state.base_create_task == NULL) {
+        return -1;
+    }
+#if FA_NATIVE_EAGER
+    PyObject *stdlib_factory = fa_import_attr("asyncio", "eager_task_factory");
+    if (stdlib_factory == NULL) {
+        return -1;
+    }
+    fa_state.eager_code = PyObject_GetAttrString(stdlib_factory, "__code__");
+    Py_DECREF(stdlib_factory);
+    if (fa_state.eager_code == NULL) {
+        PyErr_Clear();   /* not a Python function: nothing to imitate */
+    }
+#endif
+#if !FA_NATIVE_CURRENT_TASK
+    fa_state.current_tasks = fa_import_attr("asyncio.tasks", "_current_tasks");
+    if (fa_state.current_tasks == NULL) {
+        return -1;
+    }
+    if (!PyDict_CheckExact(fa_state.current_tasks)) {
+        PyErr_SetString(PyExc_ImportError,
+                        "asyncio.tasks._current_tasks is not a dict");
+        return -1;
+    }
+    fa_state.running_key = PyUnicode_InternFromString(
+        "__asyncio_running_event_loop__");
+    if (fa_state.running_key == NULL || check_holder_layout() < 0) {
+        return -1;
+    }
+#endif
+    return 0;
+}
+
+#if !FA_NATIVE_CURRENT_TASK
+/* os.register_at_fork(after_in_child=module._after_fork_child) */
+static int
+register_fork_handler(PyObject *m)
+{
+    PyObject *os = PyImport_ImportModule("os");   /* new */
+    PyObject *reg = os == NULL ? NULL
+        : PyObject_GetAttrString(os, "register_at_fork");   /* new */
+    Py_XDECREF(os);
+    if (reg == NULL) {
+        PyErr_Clear();   /* no fork() on this platform */
+        return 0;
+    }
+    PyObject *cb = PyObject_GetAttrString(m, "_after_fork_child");
+    PyObject *kw = cb == NULL ? NULL
+        : Py_BuildValue("{sO}", "after_in_child", cb);
+    PyObject *empty = PyTuple_New(0);
+    PyObject *r = (kw == NULL || empty == NULL) ? NULL
+        : PyObject_Call(reg, empty, kw);
+    Py_XDECREF(cb);
+    Py_XDECREF(kw);
+    Py_XDECREF(empty);
+    Py_DECREF(reg);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+#endif
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    /* asyncio must be fully imported before anything of _asyncio is touched:
+       importing _asyncio first leaves asyncio half bound on 3.9-3.13. */
+    PyObject *asyncio = PyImport_ImportModule("asyncio");   /* new */
+    if (asyncio == NULL) {
+        return NULL;
+    }
+    Py_DECREF(asyncio);
+
+    if (fa_state.str_loop == NULL && init_state() < 0) {
+        return NULL;
+    }
+
+    PyObject *m = PyModule_Create(&core_module);   /* new */
+    if (m == NULL) {
+        return NULL;
+    }
+#ifdef Py_GIL_DISABLED
+    /* Free-threaded builds (3.13+, PEP 703).  This path is 3.12+ code only:
+       module state is written once, here; factory objects are immutable;
+       the nesting depth is thread-local; every field of a Barrier is
+       guarded by a critical section; everything else goes through
+       CPython's own thread-safe calls. */
+    if (PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#endif
+    PyObject *ctor = NULL, *meth = NULL;   /* new */
+#if FA_NATIVE_CURRENT_TASK
+    {
+        PyObject *ct = fa_import_attr("asyncio", "current_task");   /* new */
+        if (ct == NULL || PyModule_AddObject(m, "current_task", ct) < 0) {
+            Py_XDECREF(ct);
+            goto error;
+        }
+    }
+    /* asyncio.Task, or on 3.12.0-3.12.4 its subclass with a safe
+       get_coro() (gh-122332). */
+    ctor = fa_task312_init(m);
+#else
+    if (register_fork_handler(m) < 0 || fa_task39_init(m) < 0) {
+        goto error;
+    }
+    ctor = Py_NewRef((PyObject *)&fa_TaskType);
+#endif
+    if (ctor == NULL || fa_factory_init(m, ctor) < 0) {
+        goto error;
+    }
+    Py_CLEAR(ctor);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(loop_methods); i++) {
+        meth = PyDescr_NewMethod((PyTypeObject *)fa_state.base_loop,
+                                 &loop_methods[i].def);
+        if (meth == NULL
+                || PyModule_AddObject(m, loop_methods[i].export, meth) < 0) {
+            goto error;
+        }
+        meth = NULL;
+    }
+    if (fa_gathering_init(m) < 0 || fa_barrier_init(m) < 0) {
+        goto error;
+    }
+    if (PyModule_AddIntConstant(m, "NATIVE_CURRENT_TASK",
+                                FA_NATIVE_CURRENT_TASK) < 0
+            || PyModule_AddIntConstant(m, "MAX_EAGER_DEPTH",
+                                       MAX_EAGER_DEPTH) < 0
+#if !FA_NATIVE_CURRENT_TASK
+            || PyModule_AddIntConstant(m, "FAST_RUNNING_LOOP",
+                                       fa_state.holder_type != NULL) < 0
+#endif
+            ) {
+        goto error;
+    }
+    return m;
+error:
+    Py_XDECREF(ctor);
+    Py_XDECREF(meth);
+    Py_DECREF(m);
+    return NULL;
+}

@@ -1,0 +1,624 @@
+/*
+ * fastaio.Task for CPython 3.9-3.11: a subclass of _asyncio.Task that can
+ * take its first step inside the constructor (the C Task of these versions
+ * always schedules it).  This is the part of the core that reads CPython's
+ * private layout: the fields it touches are located and verified at import
+ * (locate_task_fields), and the module does not import if they differ.
+ *
+ * Reference ownership: see fastaio.h.
+ */
+#include "fastaio.h"
+
+#if !FA_NATIVE_EAGER
+/*
+ * _asyncio.Task.__init__ of these versions ends with
+ * loop.call_soon(<step callback>, context=<task context>) and registers the
+ * task.  fastaio's Task runs that same __init__ with a stand-in loop (a
+ * "catcher") whose call_soon() keeps the callback instead of scheduling it;
+ * then it puts the real loop back into the task and either calls the
+ * callback at once (eager start: CPython's own step code runs, with its
+ * enter_task/leave_task) or schedules it on the real loop (lazy start).
+ *
+ * The task's fields fastaio touches (loop, coro, name, context,
+ * must_cancel and, on 3.11, the cancel counter) are located at import by
+ * building a probe task and are verified there; if anything differs the
+ * module does not import and fastaio falls back to the pure-Python core.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *loop;     /* the real loop (new), or NULL for the probe */
+    PyObject *step;     /* the callback given to call_soon (new) */
+} CatcherObject;
+
+static void
+catcher_dealloc(CatcherObject *self)
+{
+    Py_XDECREF(self->loop);
+    Py_XDECREF(self->step);
+    PyObject_Free(self);
+}
+
+static PyObject *
+catcher_get_debug(CatcherObject *self, PyObject *Py_UNUSED(arg))
+{
+    if (self->loop == NULL) {
+        Py_RETURN_FALSE;
+    }
+    return PyObject_CallMethodNoArgs(self->loop, fa_state.str_get_debug);
+}
+
+static PyObject *
+catcher_call_soon(CatcherObject *self, PyObject *const *args,
+                  Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 1 || self->step != NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "fastaio: unexpected call_soon() while creating a "
+                        "task");
+        return NULL;
+    }
+    self->step = Py_NewRef(args[0]);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef catcher_methods[] = {
+    {"get_debug", (PyCFunction)catcher_get_debug, METH_NOARGS, NULL},
+    {"call_soon", (PyCFunction)(void (*)(void))catcher_call_soon,
+     METH_FASTCALL | METH_KEYWORDS, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyTypeObject CatcherType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fastaio._core._StepCatcher",
+    .tp_basicsize = sizeof(CatcherObject),
+    .tp_dealloc = (destructor)catcher_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_methods = catcher_methods,
+};
+
+static CatcherObject *
+catcher_new(PyObject *loop)
+{
+    CatcherObject *c = PyObject_New(CatcherObject, &CatcherType);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->loop = Py_XNewRef(loop);
+    c->step = NULL;
+    return c;
+}
+
+/* fastaio's data after _asyncio.Task's. */
+typedef struct {
+    int num_cancels;     /* 3.9/3.10: cancel() requests not uncancelled */
+    int done_eagerly;    /* the first step finished the task */
+} task_extra;
+
+static struct {
+    PyTypeObject *base;           /* _asyncio.Task */
+    initproc base_init;
+    destructor base_dealloc;
+    PyObject *base_cancel;        /* _asyncio.Task.cancel */
+    PyObject *base_done;          /* _asyncio.Task.done */
+    Py_ssize_t off_loop, off_coro, off_name, off_context, off_must_cancel;
+    Py_ssize_t off_num_cancels;   /* 3.11 */
+    Py_ssize_t off_extra;
+} tk;
+
+#define TASK_SLOT(self, off) (*(PyObject **)((char *)(self) + (off)))
+#define TASK_INT(self, off) (*(int *)((char *)(self) + (off)))
+#define TASK_EXTRA(self) ((task_extra *)((char *)(self) + tk.off_extra))
+
+
+/* _asyncio.Task.__init__(self, coro, loop=loop, name=name[, context=]). */
+static int
+call_base_init(PyObject *self, PyObject *coro, PyObject *loop,
+               PyObject *name, PyObject *context)
+{
+    PyObject *args = PyTuple_Pack(1, coro);   /* new */
+    PyObject *kwargs = PyDict_New();          /* new */
+    int rc = -1;
+    if (args == NULL || kwargs == NULL) {
+        goto done;
+    }
+    if (PyDict_SetItem(kwargs, fa_state.str_loop, loop) < 0
+            || (name != Py_None
+                && PyDict_SetItem(kwargs, fa_state.str_name, name) < 0)) {
+        goto done;
+    }
+#if FA_TASK_HAS_CONTEXT
+    if (context != Py_None
+            && PyDict_SetItem(kwargs, fa_state.str_context, context) < 0) {
+        goto done;
+    }
+#endif
+    rc = tk.base_init(self, args, kwargs);
+done:
+    Py_XDECREF(args);
+    Py_XDECREF(kwargs);
+    return rc;
+}
+
+/* loop.call_soon(step, context=context) */
+static int
+schedule_step(PyObject *loop, PyObject *step, PyObject *context)
+{
+    PyObject *args[3] = {loop, step, context};
+    PyObject *handle = PyObject_VectorcallMethod(
+        fa_state.str_call_soon, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+        fa_state.kwnames_context);   /* new */
+    if (handle == NULL) {
+        return -1;
+    }
+    Py_DECREF(handle);
+    return 0;
+}
+
+/* Run the first step of task now, in context, with the creator's task
+   stepped aside; every path restores the current task and the context. */
+static int
+start_now(PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
+{
+    if (PyContext_Enter(context) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+            return -1;
+        }
+        /* Entered somewhere up the stack (gh-157301): start lazily. */
+        PyErr_Clear();
+        return schedule_step(loop, step, context);
+    }
+    PyObject *creator = PyDict_GetItemWithError(fa_state.current_tasks, loop);
+    if (creator != NULL) {
+        Py_INCREF(creator);   /* new */
+        if (PyDict_DelItem(fa_state.current_tasks, loop) < 0) {
+            Py_DECREF(creator);
+            (void)PyContext_Exit(context);
+            return -1;
+        }
+    }
+    else if (PyErr_Occurred()) {
+        (void)PyContext_Exit(context);
+        return -1;
+    }
+
+    fa_eager_depth++;
+    PyObject *res = PyObject_CallNoArgs(step);   /* new */
+    fa_eager_depth--;
+
+    PyObject *et = NULL, *ev = NULL, *etb = NULL;
+    if (res == NULL) {
+        PyErr_Fetch(&et, &ev, &etb);
+    }
+    int bad = 0;
+    if (creator != NULL) {
+        bad = PyDict_SetItem(fa_state.current_tasks, loop, creator) < 0;
+        Py_DECREF(creator);
+    }
+    if (!bad) {
+        bad = PyContext_Exit(context) < 0;
+    }
+    else {
+        (void)PyContext_Exit(context);
+    }
+    if (res == NULL) {
+        /* The step's own error (KeyboardInterrupt, SystemExit) wins. */
+        if (bad) {
+            PyErr_Clear();
+        }
+        PyErr_Restore(et, ev, etb);
+        return -1;
+    }
+    Py_DECREF(res);
+    if (bad) {
+        return -1;
+    }
+    PyObject *done = PyObject_CallOneArg(tk.base_done, task);   /* new */
+    if (done == NULL) {
+        return -1;
+    }
+    TASK_EXTRA(task)->done_eagerly = done == Py_True;
+    Py_DECREF(done);
+    return 0;
+}
+
+/* Task.__init__ once the arguments are parsed (all borrowed). */
+static int
+task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
+           PyObject *context, int eager_start)
+{
+    task_extra *extra = TASK_EXTRA(self);
+    extra->num_cancels = 0;
+    extra->done_eagerly = 0;
+    if (fa_check_context(context) < 0) {
+        return -1;
+    }
+
+    PyObject *real_loop;   /* new, or NULL: not known yet */
+    if (loop != Py_None) {
+        real_loop = Py_NewRef(loop);
+    }
+    else {
+        real_loop = fa_running_loop();
+        if (real_loop == NULL) {
+            return -1;
+        }
+        if (real_loop == Py_None) {
+            Py_CLEAR(real_loop);
+        }
+    }
+    int eager = 0;
+    if (eager_start && real_loop != NULL) {
+        eager = fa_may_start_eagerly(real_loop);
+        if (eager < 0) {
+            Py_DECREF(real_loop);
+            return -1;
+        }
+    }
+    int catch_step = eager || (!FA_TASK_HAS_CONTEXT && context != Py_None);
+    if (!catch_step) {
+        int rc = call_base_init(self, coro,
+                                real_loop != NULL ? real_loop : loop,
+                                name, context);
+        Py_XDECREF(real_loop);
+        return rc;
+    }
+    if (real_loop == NULL) {
+        /* 3.9/3.10, context given, no loop: as asyncio would pick one. */
+        real_loop = PyObject_CallNoArgs(fa_state.get_event_loop);
+        if (real_loop == NULL) {
+            return -1;
+        }
+    }
+
+    CatcherObject *catcher = catcher_new(real_loop);   /* new */
+    if (catcher == NULL) {
+        Py_DECREF(real_loop);
+        return -1;
+    }
+    int rc = call_base_init(self, coro, (PyObject *)catcher, name, context);
+    PyObject **loop_slot = &TASK_SLOT(self, tk.off_loop);
+    if (*loop_slot == (PyObject *)catcher) {
+        Py_SETREF(*loop_slot, Py_NewRef(real_loop));
+    }
+    else if (rc == 0) {
+        PyErr_SetString(PyExc_SystemError,
+                        "fastaio: _asyncio.Task did not keep its loop where "
+                        "expected");
+        rc = -1;
+    }
+    PyObject *step = catcher->step;   /* new (taken from the catcher) */
+    catcher->step = NULL;
+    Py_DECREF(catcher);
+    if (rc == 0 && step == NULL) {
+        PyErr_SetString(PyExc_SystemError,
+                        "fastaio: _asyncio.Task did not schedule its first "
+                        "step");
+        rc = -1;
+    }
+    if (rc == 0) {
+#if !FA_TASK_HAS_CONTEXT
+        if (context != Py_None) {
+            Py_SETREF(TASK_SLOT(self, tk.off_context), Py_NewRef(context));
+        }
+#endif
+        PyObject *task_context = TASK_SLOT(self, tk.off_context); /* borrowed */
+        rc = eager ? start_now(self, real_loop, step, task_context)
+                   : schedule_step(real_loop, step, task_context);
+    }
+    Py_XDECREF(step);
+    Py_DECREF(real_loop);
+    return rc;
+}
+
+static int
+task_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"coro", "loop", "name", "context",
+                             "eager_start", NULL};
+    PyObject *coro, *loop = Py_None, *name = Py_None;   /* borrowed */
+    PyObject *context = Py_None;                         /* borrowed */
+    int eager_start = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOp:Task", kwlist,
+                                     &coro, &loop, &name, &context,
+                                     &eager_start)) {
+        return -1;
+    }
+    return task_setup(self, coro, loop, name, context, eager_start);
+}
+
+/* fastaio.Task(coro, loop=loop, name=name, context=context,
+   eager_start=eager) for the factory, without the type call's argument
+   tuple and dict: the same allocation and __init__ as calling the type. */
+PyObject *
+fa_task_new_for_factory(PyObject *coro, PyObject *loop, PyObject *name,
+                     PyObject *context, int eager)
+{
+    PyObject *task = fa_TaskType.tp_alloc(&fa_TaskType, 0);   /* new */
+    if (task == NULL) {
+        return NULL;
+    }
+    if (task_setup(task, coro, loop, name, context, eager) < 0) {
+        Py_DECREF(task);
+        return NULL;
+    }
+    return task;
+}
+
+static void
+task_dealloc(PyObject *self)
+{
+    /* _asyncio.Task's dealloc runs the finalizer (the "Task was destroyed
+       but it is pending!" report) only for exact Tasks. */
+    if (PyObject_CallFinalizerFromDealloc(self) < 0) {
+        return;   /* resurrected */
+    }
+    tk.base_dealloc(self);
+}
+
+static PyObject *
+task_get_coro(PyObject *self, PyObject *Py_UNUSED(arg))
+{
+    PyObject *coro = TASK_SLOT(self, tk.off_coro);   /* borrowed */
+    if (TASK_EXTRA(self)->done_eagerly || coro == NULL) {
+        Py_RETURN_NONE;
+    }
+    return Py_NewRef(coro);
+}
+
+static PyObject *
+task_uncancel(PyObject *self, PyObject *Py_UNUSED(arg))
+{
+#if FA_TASK_HAS_CONTEXT
+    int *num = &TASK_INT(self, tk.off_num_cancels);
+#else
+    int *num = &TASK_EXTRA(self)->num_cancels;
+#endif
+    /* 3.13 semantics (gh-116720): back at zero, a pending cancel() request
+       is withdrawn too. */
+    if (*num > 0) {
+        *num -= 1;
+        if (*num == 0) {
+            TASK_INT(self, tk.off_must_cancel) = 0;
+        }
+    }
+    return PyLong_FromLong(*num);
+}
+
+/* Task.get_context() is 3.12+ (gh-91150). */
+static PyObject *
+task_get_context(PyObject *self, PyObject *Py_UNUSED(arg))
+{
+    PyObject *context = TASK_SLOT(self, tk.off_context);   /* borrowed */
+    if (context == NULL) {
+        Py_RETURN_NONE;
+    }
+    return Py_NewRef(context);
+}
+
+#if !FA_TASK_HAS_CONTEXT
+static PyObject *
+task_cancelling(PyObject *self, PyObject *Py_UNUSED(arg))
+{
+    return PyLong_FromLong(TASK_EXTRA(self)->num_cancels);
+}
+
+static PyObject *
+task_cancel(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+            PyObject *kwnames)
+{
+    PyObject *msg = Py_None;   /* borrowed */
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (nargs + nkw > 1) {
+        PyErr_SetString(PyExc_TypeError,
+                        "cancel() takes at most 1 argument");
+        return NULL;
+    }
+    if (nargs + nkw == 1) {
+        if (nkw == 1 && PyUnicode_CompareWithASCIIString(
+                PyTuple_GET_ITEM(kwnames, 0), "msg") != 0) {
+            PyErr_Format(PyExc_TypeError,
+                         "cancel() got an unexpected keyword argument '%S'",
+                         PyTuple_GET_ITEM(kwnames, 0));
+            return NULL;
+        }
+        msg = args[0];
+    }
+    PyObject *res = PyObject_CallFunctionObjArgs(tk.base_cancel, self, msg,
+                                                 NULL);   /* new */
+    if (res == Py_True) {
+        TASK_EXTRA(self)->num_cancels += 1;
+    }
+    return res;
+}
+#endif
+
+static PyMethodDef task_methods[] = {
+    {"get_coro", (PyCFunction)task_get_coro, METH_NOARGS,
+     "Return the coroutine, or None once an eager start finished it."},
+    {"uncancel", (PyCFunction)task_uncancel, METH_NOARGS,
+     "Decrement the count of cancel() requests; return it."},
+    {"get_context", (PyCFunction)task_get_context, METH_NOARGS,
+     "Return the contextvars.Context the task runs in."},
+#if !FA_TASK_HAS_CONTEXT
+    {"cancelling", (PyCFunction)task_cancelling, METH_NOARGS,
+     "Return the count of cancel() requests not yet uncancelled."},
+    {"cancel", (PyCFunction)(void (*)(void))task_cancel,
+     METH_FASTCALL | METH_KEYWORDS,
+     "Request cancellation of the task; see asyncio.Task.cancel."},
+#endif
+    {NULL, NULL, 0, NULL}
+};
+
+PyDoc_STRVAR(task_doc,
+"Task(coro, *, loop=None, name=None, context=None, eager_start=False)\n"
+"--\n\n"
+"asyncio.Task with CPython 3.14's interface on Python 3.9-3.11.\n\n"
+"A subclass of asyncio.Task that can run its first step inside the\n"
+"constructor (eager_start=True); adds context= and get_context() on 3.9\n"
+"and 3.10, and cancelling()/uncancel() with 3.13 semantics.");
+
+PyTypeObject fa_TaskType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fastaio.Task",
+    .tp_dealloc = task_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = task_doc,
+    .tp_methods = task_methods,
+    .tp_init = task_init,
+};
+
+/* Find fastaio's fields in _asyncio.Task with a probe task; 0 if all are
+   where expected, -1 with ImportError otherwise. */
+static int
+locate_task_fields(void)
+{
+    const Py_ssize_t ptr = (Py_ssize_t)sizeof(PyObject *);
+    const Py_ssize_t size = tk.base->tp_basicsize;
+    PyObject *coro = NULL, *name = NULL, *probe = NULL, *res = NULL;
+    PyObject *context = NULL;   /* all new */
+    CatcherObject *catcher = NULL;
+    int ok = 0;
+
+    PyObject *sleep = PyObject_GetAttrString(PyImport_AddModule("asyncio"),
+                                             "sleep");   /* new */
+    if (sleep == NULL) {
+        return -1;
+    }
+    PyObject *zero = PyLong_FromLong(0);   /* new */
+    coro = zero == NULL ? NULL : PyObject_CallOneArg(sleep, zero);
+    Py_XDECREF(zero);
+    Py_DECREF(sleep);
+    name = PyUnicode_FromString("fastaio-layout-probe");
+    context = PyContext_New();
+    catcher = catcher_new(NULL);
+    if (coro == NULL || name == NULL || context == NULL || catcher == NULL) {
+        goto done;
+    }
+    probe = tk.base->tp_new(&fa_TaskType, NULL, NULL);
+    if (probe == NULL
+            || call_base_init(probe, coro, (PyObject *)catcher, name,
+                              context) < 0) {
+        goto done;
+    }
+    if (TASK_SLOT(probe, sizeof(PyObject)) != (PyObject *)catcher
+            || catcher->step == NULL) {
+        goto done;
+    }
+    tk.off_loop = sizeof(PyObject);
+    tk.off_coro = 0;
+    for (Py_ssize_t off = sizeof(PyObject); off + ptr <= size; off += ptr) {
+        if (TASK_SLOT(probe, off) == coro) {
+            if (tk.off_coro != 0) {
+                goto done;   /* not unique */
+            }
+            tk.off_coro = off;
+        }
+    }
+    /* must_cancel, log_destroy_pending (3.11: and the cancel counter) */
+    const Py_ssize_t nints = FA_TASK_HAS_CONTEXT ? 3 : 2;
+    if (tk.off_coro == 0
+            || tk.off_coro + 3 * ptr + nints * (Py_ssize_t)sizeof(int)
+               > size) {
+        goto done;
+    }
+    tk.off_name = tk.off_coro + ptr;
+    tk.off_context = tk.off_coro + 2 * ptr;
+    tk.off_must_cancel = tk.off_coro + 3 * ptr;
+    tk.off_num_cancels = tk.off_must_cancel + 2 * (Py_ssize_t)sizeof(int);
+    if (TASK_SLOT(probe, tk.off_coro - ptr) != NULL   /* fut_waiter */
+            || TASK_SLOT(probe, tk.off_name) != name
+            || !PyContext_CheckExact(TASK_SLOT(probe, tk.off_context))
+            || TASK_INT(probe, tk.off_must_cancel) != 0) {
+        goto done;
+    }
+#if FA_TASK_HAS_CONTEXT
+    if (TASK_SLOT(probe, tk.off_context) != context
+            || TASK_INT(probe, tk.off_num_cancels) != 0) {
+        goto done;
+    }
+#endif
+    res = PyObject_CallOneArg(tk.base_cancel, probe);
+    if (res != Py_True || TASK_INT(probe, tk.off_must_cancel) != 1) {
+        goto done;
+    }
+#if FA_TASK_HAS_CONTEXT
+    if (TASK_INT(probe, tk.off_num_cancels) != 1) {
+        goto done;
+    }
+#endif
+    ok = 1;
+done:
+    if (probe != NULL) {
+        /* The probe never runs: no "destroyed but pending" report. */
+        if (PyObject_SetAttrString(probe, "_log_destroy_pending",
+                                   Py_False) < 0) {
+            ok = 0;
+        }
+    }
+    if (coro != NULL) {
+        PyObject *r = PyObject_CallMethod(coro, "close", NULL);
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(probe);
+    Py_XDECREF((PyObject *)catcher);
+    Py_XDECREF(coro);
+    Py_XDECREF(name);
+    Py_XDECREF(context);
+    if (!ok) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ImportError,
+                            "fastaio._core: _asyncio.Task has an unexpected "
+                            "layout");
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int
+fa_task39_init(PyObject *module)
+{
+    PyObject *base = PyObject_GetAttrString(PyImport_AddModule("asyncio"),
+                                            "Task");   /* new */
+    if (base == NULL) {
+        return -1;
+    }
+    if (!PyType_Check(base)
+            || strcmp(((PyTypeObject *)base)->tp_name, "_asyncio.Task") != 0
+            || ((PyTypeObject *)base)->tp_init == NULL) {
+        Py_DECREF(base);
+        PyErr_SetString(PyExc_ImportError,
+                        "fastaio._core needs asyncio.Task to be the C Task "
+                        "of _asyncio");
+        return -1;
+    }
+    tk.base = (PyTypeObject *)base;   /* keeps the reference */
+    tk.base_init = tk.base->tp_init;
+    tk.base_dealloc = tk.base->tp_dealloc;
+    tk.base_cancel = PyObject_GetAttrString(base, "cancel");
+    tk.base_done = PyObject_GetAttrString(base, "done");
+    if (tk.base_cancel == NULL || tk.base_done == NULL) {
+        return -1;
+    }
+    Py_ssize_t align = (Py_ssize_t)sizeof(void *);
+    tk.off_extra = (tk.base->tp_basicsize + align - 1) / align * align;
+    fa_TaskType.tp_base = tk.base;
+    fa_TaskType.tp_basicsize = tk.off_extra + (Py_ssize_t)sizeof(task_extra);
+    if (PyType_Ready(&CatcherType) < 0 || PyType_Ready(&fa_TaskType) < 0) {
+        return -1;
+    }
+    /* __module__ "fastaio" comes from tp_name. */
+    if (locate_task_fields() < 0) {
+        return -1;
+    }
+    Py_INCREF(&fa_TaskType);
+    if (PyModule_AddObject(module, "Task", (PyObject *)&fa_TaskType) < 0) {
+        Py_DECREF(&fa_TaskType);
+        return -1;
+    }
+    return 0;
+}
+#endif  /* !FA_NATIVE_EAGER */
