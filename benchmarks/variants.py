@@ -122,11 +122,13 @@ def variants(loop_name):
 # Before 3.12, fastaio.install() (with the compiled core) replaces
 # asyncio.current_task process-wide by fastaio's; the stdlib variants must
 # keep measuring asyncio's own function.
-_STDLIB_CURRENT_TASK = getattr(asyncio.current_task, "_fastaio_original",
-                               asyncio.current_task)
+_STDLIB_CURRENT_TASK = _install.asyncio_original("current_task")
 # Likewise asyncio.gather before 3.12 (the replacement calls the original on
-# loops without fastaio, but its check would still be timed).
-_STDLIB_GATHER = getattr(asyncio.gather, "_fastaio_original", asyncio.gather)
+# loops without fastaio, but its check would still be timed), and
+# asyncio.TaskGroup on 3.11+, which install() replaces by fastaio's.
+_STDLIB_GATHER = _install.asyncio_original("gather")
+_STDLIB_TASK_GROUP = (_install.asyncio_original("TaskGroup")
+                      if hasattr(asyncio, "TaskGroup") else None)
 
 
 def gather_of(setup_ns):
@@ -164,7 +166,7 @@ def setup(variant, loop_name):
         new_loop = base
     return types.SimpleNamespace(
         name=variant, loop=loop_name, new_loop=new_loop,
-        TaskGroup=getattr(asyncio, "TaskGroup", None),
+        TaskGroup=_STDLIB_TASK_GROUP,
         Barrier=getattr(asyncio, "Barrier", None),
         current_task=_STDLIB_CURRENT_TASK, gather=_STDLIB_GATHER)
 
