@@ -25,7 +25,10 @@ from ._loops import EventLoop, Runner, create_task, new_event_loop, run
 from ._taskgroups import TaskGroup
 from ._timeouts import Timeout, timeout, timeout_at
 
-__version__ = "0.1.0.dev0"
+try:
+    from ._version import __version__
+except ImportError:  # a source tree that was never built
+    __version__ = "0.0.0"
 
 __all__ = (
     "IMPLEMENTATION",
