@@ -108,13 +108,13 @@ def test_asyncio_patches_opt_out(opt_out):
     FASTAIO_NO_ASYNCIO_PATCHES names it (or says 1/all); unpatch_asyncio()
     puts the originals back and no more are made."""
     code = (
-        "import asyncio, importlib, json, fastaio\n"
+        "import asyncio, json, sys, fastaio\n"
         "where = {'create_task': ('asyncio', 'asyncio.tasks'),\n"
         "         'gather': ('asyncio', 'asyncio.tasks'),\n"
         "         'current_task': ('asyncio', 'asyncio.tasks'),\n"
         "         'TaskGroup': ('asyncio', 'asyncio.taskgroups')}\n"
         "def now():\n"
-        "    return {n: [getattr(importlib.import_module(m), n, None)\n"
+        "    return {n: [getattr(sys.modules.get(m), n, None)\n"
         "                for m in ms] for n, ms in where.items()}\n"
         "before = now()\n"
         "loop = fastaio.install(asyncio.new_event_loop())\n"
