@@ -32,21 +32,8 @@
  */
 #include "fastaio.h"
 
-typedef struct {
-    PyObject *get_running_loop;    /* asyncio.events._get_running_loop */
-    PyObject *broken_error;        /* asyncio.BrokenBarrierError (3.11+),
-                                      or the core's own (3.9, 3.10) */
-    PyObject *invalid_state;       /* asyncio.InvalidStateError */
-    PyObject *str_create_future;
-    PyObject *str_set_result;
-    PyObject *str_blocking;        /* "_asyncio_future_blocking" */
-    PyObject *str_module;
-    PyObject *str_qualname;
-    PyTypeObject *barrier_type;
-    PyTypeObject *op_type;
-} barrier_module_state;
-
-static barrier_module_state state;
+/* What the barrier keeps (asyncio.InvalidStateError, BrokenBarrierError,
+   interned names, its two types) is in the module state (fastaio.h). */
 
 /* ---------------------------------------------------------------------- */
 /* Barrier object                                                          */
@@ -57,6 +44,8 @@ static const char *const state_names[] = {
 
 typedef struct {
     PyObject_HEAD
+    fa_state *st;            /* the module state; the type keeps the module
+                                alive */
     Py_ssize_t parties;
     Py_ssize_t count;        /* tasks inside wait() past the entry gate */
     Py_ssize_t next_index;   /* next never-used index of this round */
@@ -194,14 +183,14 @@ forget_future(BarrierObject *b, PyObject *fut)
    asyncio.Condition does.  Errors cannot be reported to the caller, whose
    operation did take place; they are reported as unraisable. */
 static void
-resolve_one(PyObject *fut)
+resolve_one(fa_state *st, PyObject *fut)
 {
-    PyObject *res = PyObject_CallMethodOneArg(fut, state.str_set_result,
+    PyObject *res = PyObject_CallMethodOneArg(fut, st->str_set_result,
                                               Py_False);   /* new */
     if (res != NULL) {
         Py_DECREF(res);
     }
-    else if (PyErr_ExceptionMatches(state.invalid_state)) {
+    else if (PyErr_ExceptionMatches(st->invalid_state)) {
         PyErr_Clear();
     }
     else {
@@ -210,23 +199,38 @@ resolve_one(PyObject *fut)
 }
 
 static void
-wake(wakeups *w)
+wake(fa_state *st, wakeups *w)
 {
     if (w->one == NULL && w->all == NULL) {
         return;
     }
     FA_ERR_SAVE(saved);   /* new (or NULL): the pending exception */
     if (w->one != NULL) {
-        resolve_one(w->one);
+        resolve_one(st, w->one);
         Py_CLEAR(w->one);
     }
     if (w->all != NULL) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(w->all); i++) {
-            resolve_one(PyList_GET_ITEM(w->all, i));
+            resolve_one(st, PyList_GET_ITEM(w->all, i));
         }
         Py_CLEAR(w->all);
     }
     FA_ERR_RESTORE(saved);
+}
+
+static PyObject *
+barrier_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    fa_state *st = fa_state_of_type(type);
+    if (st == NULL) {
+        return NULL;
+    }
+    BarrierObject *self = (BarrierObject *)PyType_GenericNew(type, args,
+                                                             kwds);
+    if (self != NULL) {
+        self->st = st;
+    }
+    return (PyObject *)self;
 }
 
 static int
@@ -305,11 +309,11 @@ barrier_repr(BarrierObject *self)
     FA_END_CRITICAL_SECTION();
 
     PyObject *tp = (PyObject *)Py_TYPE(self);   /* borrowed */
-    PyObject *module = PyObject_GetAttr(tp, state.str_module);   /* new */
+    PyObject *module = PyObject_GetAttr(tp, self->st->str_module);   /* new */
     if (module == NULL) {
         return NULL;
     }
-    PyObject *qualname = PyObject_GetAttr(tp, state.str_qualname);   /* new */
+    PyObject *qualname = PyObject_GetAttr(tp, self->st->str_qualname);   /* new */
     if (qualname == NULL) {
         Py_DECREF(module);
         return NULL;
@@ -388,7 +392,7 @@ typedef enum { STEP_YIELD, STEP_RETURN, STEP_ERROR } step_result;
 static PyObject *
 new_op(BarrierObject *b, int op)
 {
-    OpObject *o = PyObject_GC_New(OpObject, state.op_type);   /* new */
+    OpObject *o = PyObject_GC_New(OpObject, FA_TYPE(b->st, op_type));   /* new */
     if (o == NULL) {
         return NULL;
     }
@@ -428,9 +432,9 @@ barrier_aexit(BarrierObject *self, PyObject *const *Py_UNUSED(args),
 }
 
 static void
-raise_broken(const char *msg)
+raise_broken(fa_state *st, const char *msg)
 {
-    PyErr_SetString(state.broken_error, msg);
+    PyErr_SetString(st->broken_error, msg);
 }
 
 /* A waiter that took an index leaves without passing the barrier (the
@@ -452,7 +456,7 @@ give_back(BarrierObject *b, Py_ssize_t index, wakeups *w)
 static PyObject *
 bound_loop(BarrierObject *b)
 {
-    PyObject *loop = PyObject_CallNoArgs(state.get_running_loop);   /* new */
+    PyObject *loop = PyObject_CallNoArgs(b->st->get_running_loop);   /* new */
     if (loop == NULL) {
         return NULL;
     }
@@ -490,12 +494,12 @@ suspend(OpObject *o, unsigned long long generation, PyObject **out)
     if (loop == NULL) {
         return STEP_ERROR;
     }
-    PyObject *fut = PyObject_CallMethodNoArgs(loop, state.str_create_future);
+    PyObject *fut = PyObject_CallMethodNoArgs(loop, b->st->str_create_future);
     Py_DECREF(loop);
     if (fut == NULL) {   /* fut: new */
         return STEP_ERROR;
     }
-    if (PyObject_SetAttr(fut, state.str_blocking, Py_True) < 0) {
+    if (PyObject_SetAttr(fut, b->st->str_blocking, Py_True) < 0) {
         Py_DECREF(fut);
         return STEP_ERROR;
     }
@@ -514,7 +518,7 @@ suspend(OpObject *o, unsigned long long generation, PyObject **out)
     }
     FA_END_CRITICAL_SECTION();
     if (notified) {
-        resolve_one(fut);
+        resolve_one(b->st, fut);
     }
     else if (!queued) {
         Py_DECREF(fut);
@@ -568,11 +572,11 @@ wait_arrive(OpObject *o, PyObject **out)
     FA_END_CRITICAL_SECTION();
 
     if (failed) {
-        raise_broken("Barrier aborted");
+        raise_broken(b->st, "Barrier aborted");
         return STEP_ERROR;
     }
     if (res == STEP_RETURN) {
-        wake(&w);
+        wake(b->st, &w);
         *out = PyLong_FromSsize_t(o->index);
         return *out == NULL ? STEP_ERROR : STEP_RETURN;
     }
@@ -586,7 +590,7 @@ wait_arrive(OpObject *o, PyObject **out)
         if (rc < 0) {
             PyErr_NoMemory();
         }
-        wake(&w);
+        wake(b->st, &w);
     }
     if (res == STEP_ERROR) {
         o->phase = PH_DONE;
@@ -625,15 +629,15 @@ wait_resume(OpObject *o, PyObject **out)
             if (rc < 0) {
                 PyErr_NoMemory();
             }
-            wake(&w);
+            wake(b->st, &w);
             o->phase = PH_DONE;
         }
         return res;
     }
     o->phase = PH_DONE;
-    wake(&w);
+    wake(b->st, &w);
     if (broken) {
-        raise_broken("Abort or reset of barrier");
+        raise_broken(b->st, "Abort or reset of barrier");
         return STEP_ERROR;
     }
     *out = PyLong_FromSsize_t(o->index);
@@ -658,7 +662,7 @@ op_reset_or_abort(OpObject *o, PyObject **out)
     }
     notify_all(b, &w);
     FA_END_CRITICAL_SECTION();
-    wake(&w);
+    wake(b->st, &w);
     Py_INCREF(Py_None);
     *out = Py_None;
     return STEP_RETURN;
@@ -718,7 +722,7 @@ op_abandon(OpObject *o)
     }
     FA_END_CRITICAL_SECTION();
     Py_XDECREF(fut);
-    wake(&w);
+    wake(b->st, &w);
     if (rc < 0) {
         PyErr_NoMemory();
         PyErr_WriteUnraisable((PyObject *)b);
@@ -924,7 +928,7 @@ static PyType_Spec op_spec = {
     "fastaio._core._BarrierOp",
     sizeof(OpObject),
     0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | FA_TPFLAGS_DISALLOW_INSTANTIATION,
     op_slots,
 };
 
@@ -965,7 +969,7 @@ static PyMemberDef barrier_members[] = {
 };
 
 static PyType_Slot barrier_slots[] = {
-    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_new, barrier_new},
     {Py_tp_init, barrier_init},
     {Py_tp_dealloc, barrier_dealloc},
     {Py_tp_traverse, barrier_traverse},
@@ -993,22 +997,12 @@ static PyType_Spec barrier_spec = {
 /* ---------------------------------------------------------------------- */
 /* module                                                                  */
 
-static int
-init_state(void)
+/* Adds Barrier and BrokenBarrierError to module. */
+int
+fa_barrier_init(fa_state *st, PyObject *module)
 {
-    if (state.op_type != NULL) {
-        return 0;
-    }
-    /* asyncio must be fully imported before anything of _asyncio is touched:
-       importing _asyncio first leaves asyncio half bound on 3.9-3.13. */
-    PyObject *asyncio = PyImport_ImportModule("asyncio");   /* new */
-    if (asyncio == NULL) {
-        return -1;
-    }
-    Py_DECREF(asyncio);
 #define LOAD(field, expr) \
-    if ((state.field = (expr)) == NULL) { return -1; }
-    LOAD(get_running_loop, fa_import_attr("asyncio.events", "_get_running_loop"));
+    if ((st->field = (expr)) == NULL) { return -1; }
     LOAD(invalid_state, fa_import_attr("asyncio", "InvalidStateError"));
 #if FA_HAVE_ASYNCIO_BARRIER
     LOAD(broken_error, fa_import_attr("asyncio", "BrokenBarrierError"));
@@ -1018,21 +1012,15 @@ init_state(void)
         "The barrier was aborted or reset while a task waited on it.",
         PyExc_RuntimeError, NULL));
 #endif
-    LOAD(str_create_future, PyUnicode_InternFromString("create_future"));
-    LOAD(str_set_result, PyUnicode_InternFromString("set_result"));
-    LOAD(str_blocking,
-         PyUnicode_InternFromString("_asyncio_future_blocking"));
-    LOAD(str_module, PyUnicode_InternFromString("__module__"));
-    LOAD(str_qualname, PyUnicode_InternFromString("__qualname__"));
-    LOAD(barrier_type, (PyTypeObject *)PyType_FromSpec(&barrier_spec));
-    LOAD(op_type, (PyTypeObject *)PyType_FromSpec(&op_spec));
+    LOAD(barrier_type, PyType_FromModuleAndSpec(module, &barrier_spec, NULL));
+    LOAD(op_type, PyType_FromModuleAndSpec(module, &op_spec, NULL));
 #undef LOAD
+    FA_DISALLOW_INSTANTIATION(st->op_type);
     /* Assigning __name__ makes tp_name the bare name, as for a class written
        in Python, so that messages such as "object Barrier can't be used in
        'await' expression" read the same for both implementations;
        __module__ stays what the spec's dotted name set. */
-    PyObject *types[] = {(PyObject *)state.barrier_type,
-                         (PyObject *)state.op_type};   /* borrowed */
+    PyObject *types[] = {st->barrier_type, st->op_type};   /* borrowed */
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         const char *dotted = ((PyTypeObject *)types[i])->tp_name;
         PyObject *name = PyUnicode_FromString(strrchr(dotted, '.') + 1);
@@ -1043,24 +1031,14 @@ init_state(void)
         }
         Py_DECREF(name);
     }
-    return 0;
-}
-
-/* Adds Barrier and BrokenBarrierError to module. */
-int
-fa_barrier_init(PyObject *module)
-{
-    if (init_state() < 0) {
-        return -1;
-    }
     if (PyModule_AddObject(module, "Barrier",
-                           Py_NewRef(state.barrier_type)) < 0) {
-        Py_DECREF(state.barrier_type);
+                           Py_NewRef(st->barrier_type)) < 0) {
+        Py_DECREF(st->barrier_type);
         return -1;
     }
     if (PyModule_AddObject(module, "BrokenBarrierError",
-                           Py_NewRef(state.broken_error)) < 0) {
-        Py_DECREF(state.broken_error);
+                           Py_NewRef(st->broken_error)) < 0) {
+        Py_DECREF(st->broken_error);
         return -1;
     }
     return 0;

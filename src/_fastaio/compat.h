@@ -83,6 +83,60 @@
 #  define FA_NATIVE_GATHER 0
 #endif
 
+/* 3.11: PyType_GetModuleByDef (bpo-46613) finds the module whose
+   PyModuleDef is def among type and its bases.  3.9/3.10: the same walk
+   over tp_mro with the ht_module of each heap type (PEP 573, 3.9).
+   Returns a borrowed reference, or NULL with TypeError. */
+#if PY_VERSION_HEX >= 0x030B0000
+#  define FA_GET_MODULE_BY_DEF(type, def) PyType_GetModuleByDef(type, def)
+#else
+static inline PyObject *
+fa_get_module_by_def(PyTypeObject *type, PyModuleDef *def)
+{
+    PyObject *mro = type->tp_mro;   /* borrowed */
+    Py_ssize_t n = mro == NULL ? 0 : PyTuple_GET_SIZE(mro);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PyTuple_GET_ITEM(mro, i);   /* borrowed */
+        if (!PyType_HasFeature((PyTypeObject *)t, Py_TPFLAGS_HEAPTYPE)) {
+            continue;
+        }
+        PyObject *m = ((PyHeapTypeObject *)t)->ht_module;   /* borrowed */
+        if (m != NULL && PyModule_GetDef(m) == def) {
+            return m;
+        }
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "PyType_GetModuleByDef: No superclass of '%s' has the "
+                 "given module", type->tp_name);
+    return NULL;
+}
+#  define FA_GET_MODULE_BY_DEF(type, def) fa_get_module_by_def(type, def)
+#endif
+
+/* 3.10: Py_TPFLAGS_DISALLOW_INSTANTIATION (bpo-43916) keeps Python code
+   from calling a type that only C creates.  3.9: the same by clearing
+   tp_new after the type is made, as CPython's own 3.9 modules did. */
+#if PY_VERSION_HEX >= 0x030A0000
+#  define FA_TPFLAGS_DISALLOW_INSTANTIATION Py_TPFLAGS_DISALLOW_INSTANTIATION
+#  define FA_DISALLOW_INSTANTIATION(type) ((void)(type))
+#else
+#  define FA_TPFLAGS_DISALLOW_INSTANTIATION 0
+#  define FA_DISALLOW_INSTANTIATION(type) \
+    (((PyTypeObject *)(type))->tp_new = NULL)
+#endif
+
+/* 3.13: the Py_mod_gil module slot (PEP 703).  The module declares that it
+   does not need the GIL: its state is written only while the module is
+   executed, factory objects are immutable, the nesting depth is
+   thread-local, every field of a Barrier is guarded by a critical section
+   and the 3.9-3.11 code, which is not thread-safe without the GIL, is not
+   compiled there.  Free-threaded builds exist from 3.13 on only. */
+#if PY_VERSION_HEX >= 0x030D0000
+#  define FA_MOD_GIL_SLOT {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#else
+#  define FA_MOD_GIL_SLOT
+#endif
+
 /* Thread-local storage for the eager nesting depth (C11 / MSVC). */
 #if defined(_MSC_VER)
 #  define FA_THREAD_LOCAL __declspec(thread)
@@ -149,16 +203,14 @@ fa_newref(PyObject *o)
 #endif
 
 /* 3.13: free-threaded builds (PEP 703) define Py_GIL_DISABLED; there the
-   barrier's fields are guarded by a per-object critical section and the
-   module declares that it does not need the GIL.  With the GIL the macros
-   only open and close a block. */
+   barrier's fields are guarded by a per-object critical section (the
+   module declares that it does not need the GIL: FA_MOD_GIL_SLOT).  With
+   the GIL the macros only open and close a block. */
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030D0000
-#  define FA_FREE_THREADED 1
 #  define FA_BEGIN_CRITICAL_SECTION(op) \
     Py_BEGIN_CRITICAL_SECTION((PyObject *)(op))
 #  define FA_END_CRITICAL_SECTION() Py_END_CRITICAL_SECTION()
 #else
-#  define FA_FREE_THREADED 0
 #  define FA_BEGIN_CRITICAL_SECTION(op) {
 #  define FA_END_CRITICAL_SECTION() }
 #endif

@@ -12,19 +12,25 @@
 
 typedef struct {
     PyObject_HEAD
+    fa_state *st;            /* the state of module */
+    PyObject *module;        /* the module that made the factory (new) */
     PyObject *ctor;          /* the task constructor */
     PyObject *closure;       /* (cell(ctor),): see factory_get_closure */
     vectorcallfunc vectorcall;
 } FactoryObject;
 
-static PyTypeObject FactoryType;
+static void factory_dealloc(FactoryObject *self);
+
+/* A compiled factory of any instance of this module: its type's dealloc is
+   this file's (no module state is needed to tell). */
+#define IS_FACTORY(op) (Py_TYPE(op)->tp_dealloc == (destructor)factory_dealloc)
 
 /* ctor(coro, loop=loop, [name=name,] [context=context,] eager_start=eager,
         **extra): name and context only when not None, as asyncio's own
    factory of 3.14 passes only what it was given (and every keyword costs
    the constructor time). */
 static PyObject *
-call_ctor(PyObject *ctor, PyObject *loop, PyObject *coro, PyObject *name,
+call_ctor(fa_state *st, PyObject *ctor, PyObject *loop, PyObject *coro, PyObject *name,
           PyObject *context, PyObject *eager, PyObject *const *extra_values,
           PyObject *extra_names)
 {
@@ -32,7 +38,10 @@ call_ctor(PyObject *ctor, PyObject *loop, PyObject *coro, PyObject *name,
     PyObject *small[1 + 5 + 8];
     PyObject **stack = small;
     int which = (name != Py_None) | ((context != Py_None) << 1);
-    PyObject *kwnames = fa_state.kwnames_ctor[which];   /* borrowed, or new */
+    PyObject *const all_kwnames[4] = {
+        st->kwnames_ctor0, st->kwnames_ctor1, st->kwnames_ctor2,
+        st->kwnames_ctor3};
+    PyObject *kwnames = all_kwnames[which];   /* borrowed, or new */
     if (nextra > 0) {
         if (nextra > 8) {
             stack = PyMem_Malloc((size_t)(1 + 5 + nextra) * sizeof(PyObject *));
@@ -91,7 +100,7 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
     }
 #if FA_NATIVE_EAGER
     if (want) {
-        int now = fa_may_start_eagerly(loop);
+        int now = fa_may_start_eagerly(f->st, loop);
         if (now > 0) {
             now = fa_context_enterable(context);
         }
@@ -100,7 +109,7 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
         }
         if (now) {
             fa_eager_depth++;
-            PyObject *task = call_ctor(f->ctor, loop, coro, name, context,
+            PyObject *task = call_ctor(f->st, f->ctor, loop, coro, name, context,
                                        Py_True, extra_values, extra_names);
             fa_eager_depth--;
             return task;
@@ -108,7 +117,7 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
         /* As asyncio's factory: an idle loop gets an eager request, which
            the constructor turns into a lazy start. */
         PyObject *running = PyObject_CallMethodNoArgs(
-            loop, fa_state.str_is_running);   /* new */
+            loop, f->st->str_is_running);   /* new */
         if (running == NULL) {
             return NULL;
         }
@@ -118,18 +127,19 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
             return NULL;
         }
         if (!is_running) {
-            return call_ctor(f->ctor, loop, coro, name, context, Py_True,
+            return call_ctor(f->st, f->ctor, loop, coro, name, context, Py_True,
                              extra_values, extra_names);
         }
     }
-    return call_ctor(f->ctor, loop, coro, name, context, Py_False,
+    return call_ctor(f->st, f->ctor, loop, coro, name, context, Py_False,
                      extra_values, extra_names);
 #else
     /* fastaio's Task decides (and checks) eagerness itself. */
-    if (f->ctor == (PyObject *)&fa_TaskType && extra_names == NULL) {
-        return fa_task_new_for_factory(coro, loop, name, context, want);
+    if (f->ctor == f->st->task_type && extra_names == NULL) {
+        return fa_task_new_for_factory(f->st, coro, loop, name, context,
+                                       want);
     }
-    return call_ctor(f->ctor, loop, coro, name, context,
+    return call_ctor(f->st, f->ctor, loop, coro, name, context,
                      want ? Py_True : Py_False, extra_values, extra_names);
 #endif
 }
@@ -156,13 +166,13 @@ factory_dispatch(FactoryObject *f, PyObject *loop, PyObject *coro,
 
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, i);   /* borrowed */
-        if (str_is(key, fa_state.str_name)) {
+        if (str_is(key, f->st->str_name)) {
             name = kwvalues[i];
         }
-        else if (str_is(key, fa_state.str_context)) {
+        else if (str_is(key, f->st->str_context)) {
             context = kwvalues[i];
         }
-        else if (str_is(key, fa_state.str_eager_start)) {
+        else if (str_is(key, f->st->str_eager_start)) {
             eager_start = kwvalues[i];
         }
         else {
@@ -227,6 +237,8 @@ factory_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
 static int
 factory_traverse(FactoryObject *self, visitproc visit, void *arg)
 {
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->module);
     Py_VISIT(self->ctor);
     Py_VISIT(self->closure);
     return 0;
@@ -237,15 +249,20 @@ factory_clear(FactoryObject *self)
 {
     Py_CLEAR(self->ctor);
     Py_CLEAR(self->closure);
+    /* self->module stays until dealloc: self->st must stay valid while
+       the factory can still be called. */
     return 0;
 }
 
 static void
 factory_dealloc(FactoryObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);   /* borrowed until the final decref */
     PyObject_GC_UnTrack(self);
     (void)factory_clear(self);
-    PyObject_GC_Del(self);
+    Py_CLEAR(self->module);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static PyObject *
@@ -269,11 +286,11 @@ factory_get_closure(FactoryObject *self, void *Py_UNUSED(c))
 static PyObject *
 factory_get_code(FactoryObject *self, void *Py_UNUSED(c))
 {
-    if (fa_state.eager_code == NULL) {
+    if (self->st->eager_code == NULL) {
         PyErr_SetString(PyExc_AttributeError, "__code__");
         return NULL;
     }
-    return Py_NewRef(fa_state.eager_code);
+    return Py_NewRef(self->st->eager_code);
 }
 
 static PyObject *
@@ -293,31 +310,37 @@ static PyGetSetDef factory_getset[] = {
 static PyMemberDef factory_members[] = {
     {"_fastaio_task_constructor", T_OBJECT, offsetof(FactoryObject, ctor),
      READONLY, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(FactoryObject, vectorcall),
+     READONLY, NULL},
     {NULL, 0, 0, 0, NULL}
 };
 
 PyDoc_STRVAR(factory_doc,
 "A task factory that starts tasks eagerly; see create_eager_task_factory.");
 
-static PyTypeObject FactoryType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "fastaio._core.EagerTaskFactory",
-    .tp_basicsize = sizeof(FactoryObject),
-    .tp_dealloc = (destructor)factory_dealloc,
-    .tp_vectorcall_offset = offsetof(FactoryObject, vectorcall),
-    .tp_repr = (reprfunc)factory_repr,
-    .tp_call = PyVectorcall_Call,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
-                | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_doc = factory_doc,
-    .tp_traverse = (traverseproc)factory_traverse,
-    .tp_clear = (inquiry)factory_clear,
-    .tp_members = factory_members,
-    .tp_getset = factory_getset,
+static PyType_Slot factory_slots[] = {
+    {Py_tp_dealloc, factory_dealloc},
+    {Py_tp_repr, factory_repr},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_doc, (void *)factory_doc},
+    {Py_tp_traverse, factory_traverse},
+    {Py_tp_clear, factory_clear},
+    {Py_tp_members, factory_members},
+    {Py_tp_getset, factory_getset},
+    {0, NULL}
+};
+
+static PyType_Spec factory_spec = {
+    "fastaio._core.EagerTaskFactory",
+    sizeof(FactoryObject),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+        | FA_TPFLAGS_DISALLOW_INSTANTIATION,
+    factory_slots,
 };
 
 static PyObject *
-make_factory(PyObject *ctor)
+make_factory(fa_state *st, PyObject *module, PyObject *ctor)
 {
     if (!PyCallable_Check(ctor)) {
         PyErr_Format(PyExc_TypeError,
@@ -327,7 +350,7 @@ make_factory(PyObject *ctor)
     }
 #if !FA_NATIVE_EAGER
     if (PyType_Check(ctor)) {
-        int sub = PyObject_IsSubclass(ctor, (PyObject *)&fa_TaskType);
+        int sub = PyObject_IsSubclass(ctor, st->task_type);
         if (sub < 0) {
             return NULL;
         }
@@ -350,11 +373,14 @@ make_factory(PyObject *ctor)
     if (closure == NULL) {
         return NULL;
     }
-    FactoryObject *f = PyObject_GC_New(FactoryObject, &FactoryType);
+    FactoryObject *f = PyObject_GC_New(FactoryObject,
+                                       FA_TYPE(st, factory_type));
     if (f == NULL) {
         Py_DECREF(closure);
         return NULL;
     }
+    f->st = st;
+    f->module = Py_NewRef(module);
     f->ctor = Py_NewRef(ctor);
     f->closure = closure;
     f->vectorcall = factory_vectorcall;
@@ -372,9 +398,9 @@ PyDoc_STRVAR(create_eager_task_factory_doc,
 "(passed only when not None).");
 
 static PyObject *
-create_eager_task_factory(PyObject *Py_UNUSED(module), PyObject *ctor)
+create_eager_task_factory(PyObject *module, PyObject *ctor)
 {
-    return make_factory(ctor);
+    return make_factory(fa_state_of_module(module), module, ctor);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -394,13 +420,14 @@ PyDoc_STRVAR(create_task_doc,
    **kwargs), with context= passed on when given (3.11+), or on 3.9/3.10
    (whose loops take no context) through context.run(). */
 static PyObject *
-create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
-                  PyObject *const *kwvalues, PyObject *kwnames)
+create_task_other(PyTypeObject *base_loop, PyObject *loop, PyObject *factory,
+                  PyObject *coro, PyObject *const *kwvalues,
+                  PyObject *kwnames)
 {
     int pure = 0;
     if (factory != Py_None) {
-        PyObject *ctor = PyObject_GetAttr(factory,
-                                          fa_state.str_task_constructor);
+        PyObject *ctor = fa_getattr_interned(factory,
+                                             "_fastaio_task_constructor");
         if (ctor == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
                 Py_DECREF(factory);
@@ -415,7 +442,7 @@ create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
     }
     if (pure) {
         /* BaseEventLoop._check_closed(), without the call. */
-        PyObject *closed = PyObject_GetAttr(loop, fa_state.str_closed);
+        PyObject *closed = fa_getattr_interned(loop, "_closed");   /* new */
         int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
         Py_XDECREF(closed);
         if (is_closed != 0) {
@@ -427,26 +454,36 @@ create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
         }
     }
     else {
-        Py_SETREF(factory, Py_NewRef(fa_state.base_create_task));
+        Py_SETREF(factory, fa_getattr_interned((PyObject *)base_loop,
+                                               "create_task"));
+        if (factory == NULL) {
+            return NULL;
+        }
     }
     /* factory is now the callable (new). */
+    PyObject *str_name = PyUnicode_InternFromString("name");        /* new */
+    PyObject *str_context = PyUnicode_InternFromString("context");  /* new */
     PyObject *name = Py_None, *context = Py_None;   /* borrowed */
+    PyObject **call = NULL;
+    PyObject *names = NULL, *res = NULL;            /* new */
+    if (str_name == NULL || str_context == NULL) {
+        goto done;
+    }
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     /* Which keywords are name= and context=: -1 if not given. */
     Py_ssize_t at_name = -1, at_context = -1;
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, i);   /* borrowed */
-        if (PyUnicode_Compare(key, fa_state.str_name) == 0) {
+        if (PyUnicode_Compare(key, str_name) == 0) {
             at_name = i;
             name = kwvalues[i];
         }
-        else if (PyUnicode_Compare(key, fa_state.str_context) == 0) {
+        else if (PyUnicode_Compare(key, str_context) == 0) {
             at_context = i;
             context = kwvalues[i];
         }
         if (PyErr_Occurred()) {
-            Py_DECREF(factory);
-            return NULL;
+            goto done;
         }
     }
     Py_ssize_t nother = nkw - (at_name >= 0) - (at_context >= 0);
@@ -462,9 +499,8 @@ create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
        the other keywords in their order */
     Py_ssize_t nfixed = via_run ? 4 : 2;
     Py_ssize_t nnames = 1 + pass_context + nother;
-    PyObject **call = PyMem_New(PyObject *, nfixed + nnames);
-    PyObject *names = PyTuple_New(nnames);   /* new */
-    PyObject *res = NULL;                    /* new */
+    call = PyMem_New(PyObject *, nfixed + nnames);
+    names = PyTuple_New(nnames);
     if (call == NULL || names == NULL) {
         if (call == NULL) {
             PyErr_NoMemory();
@@ -479,10 +515,10 @@ create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
     call[n++] = loop;
     call[n++] = coro;
     call[n++] = name;
-    PyTuple_SET_ITEM(names, k++, Py_NewRef(fa_state.str_name));
+    PyTuple_SET_ITEM(names, k++, Py_NewRef(str_name));
     if (pass_context) {
         call[n++] = context;
-        PyTuple_SET_ITEM(names, k++, Py_NewRef(fa_state.str_context));
+        PyTuple_SET_ITEM(names, k++, Py_NewRef(str_context));
     }
     for (Py_ssize_t i = 0; i < nkw; i++) {
         if (i != at_name && i != at_context) {
@@ -492,8 +528,11 @@ create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
         }
     }
     if (via_run) {
-        res = PyObject_VectorcallMethod(fa_state.str_run, call, nfixed,
-                                        names);
+        PyObject *run = fa_getattr_interned(context, "run");   /* new */
+        if (run != NULL) {
+            res = PyObject_Vectorcall(run, call + 1, nfixed - 1, names);
+            Py_DECREF(run);
+        }
     }
     else {
         res = PyObject_Vectorcall(factory, call, nfixed, names);
@@ -501,15 +540,19 @@ create_task_other(PyObject *loop, PyObject *factory, PyObject *coro,
 done:
     PyMem_Free(call);
     Py_XDECREF(names);
+    Py_XDECREF(str_name);
+    Py_XDECREF(str_context);
     Py_DECREF(factory);
     return res;
 }
 
 /* A method of BaseEventLoop (a method descriptor: no bound method is made
-   per call); args exclude the loop. */
+   per call); args exclude the loop.  base_loop, the defining class, is
+   BaseEventLoop.  The module state comes from the compiled factory. */
 static PyObject *
-create_task_via_factory(PyObject *loop, PyObject *const *args,
-                        Py_ssize_t nargs, PyObject *kwnames)
+create_task_via_factory(PyObject *loop, PyTypeObject *base_loop,
+                        PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames)
 {
     if (nargs != 1) {
         PyErr_Format(PyExc_TypeError,
@@ -517,17 +560,18 @@ create_task_via_factory(PyObject *loop, PyObject *const *args,
                      "were given", nargs);
         return NULL;
     }
-    PyObject *factory = PyObject_GetAttr(loop, fa_state.str_task_factory);
+    PyObject *factory = fa_getattr_interned(loop, "_task_factory");  /* new */
     if (factory == NULL) {
         return NULL;
     }
-    if (Py_TYPE(factory) != &FactoryType) {
+    if (!IS_FACTORY(factory)) {
         /* Another factory, or none. */
-        return create_task_other(loop, factory, args[0], args + nargs,
-                                 kwnames);
+        return create_task_other(base_loop, loop, factory, args[0],
+                                 args + nargs, kwnames);
     }
+    FactoryObject *f = (FactoryObject *)factory;
     /* BaseEventLoop._check_closed(), without the call. */
-    PyObject *closed = PyObject_GetAttr(loop, fa_state.str_closed);   /* new */
+    PyObject *closed = PyObject_GetAttr(loop, f->st->str_closed);   /* new */
     int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
     Py_XDECREF(closed);
     if (is_closed != 0) {
@@ -537,8 +581,8 @@ create_task_via_factory(PyObject *loop, PyObject *const *args,
         Py_DECREF(factory);
         return NULL;
     }
-    PyObject *task = factory_dispatch((FactoryObject *)factory, loop, args[0],
-                                      args + nargs, kwnames);
+    PyObject *task = factory_dispatch(f, loop, args[0], args + nargs,
+                                      kwnames);
     Py_DECREF(factory);
     return task;
 }
@@ -549,27 +593,32 @@ static PyMethodDef factory_functions[] = {
     {NULL, NULL, 0, NULL}
 };
 
+/* Constant: every module instance makes its descriptor from it. */
 static PyMethodDef create_task_def = {
     "create_task", (PyCFunction)(void (*)(void))create_task_via_factory,
-    METH_FASTCALL | METH_KEYWORDS, create_task_doc};
+    METH_METHOD | METH_FASTCALL | METH_KEYWORDS, create_task_doc};
 
-/* Adds create_eager_task_factory, eager_task_factory (for task_ctor, the
-   module's Task) and create_task_via_factory to module. */
+/* Adds create_eager_task_factory, eager_task_factory (for the module's
+   Task, st->task_type) and create_task_via_factory to module. */
 int
-fa_factory_init(PyObject *module, PyObject *task_ctor)
+fa_factory_init(fa_state *st, PyObject *module)
 {
-    if (PyType_Ready(&FactoryType) < 0
-            || PyModule_AddFunctions(module, factory_functions) < 0) {
+    st->factory_type = PyType_FromModuleAndSpec(module, &factory_spec, NULL);
+    if (st->factory_type == NULL) {
         return -1;
     }
-    PyObject *factory = make_factory(task_ctor);   /* new */
+    FA_DISALLOW_INSTANTIATION(st->factory_type);
+    if (PyModule_AddFunctions(module, factory_functions) < 0) {
+        return -1;
+    }
+    PyObject *factory = make_factory(st, module, st->task_type);   /* new */
     if (factory == NULL
             || PyModule_AddObject(module, "eager_task_factory", factory) < 0) {
         Py_XDECREF(factory);
         return -1;
     }
     /* A method of BaseEventLoop, exported as a method descriptor. */
-    PyObject *meth = PyDescr_NewMethod((PyTypeObject *)fa_state.base_loop,
+    PyObject *meth = PyDescr_NewMethod((PyTypeObject *)st->base_loop,
                                        &create_task_def);   /* new */
     if (meth == NULL
             || PyModule_AddObject(module, "create_task_via_factory",

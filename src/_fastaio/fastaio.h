@@ -19,68 +19,114 @@
 /* Same value as fastaio._pycore.MAX_EAGER_DEPTH. */
 #define MAX_EAGER_DEPTH 100
 
-/* What the core keeps from asyncio, and its interned names (all new). */
+/* The module state: what the core keeps from asyncio, its interned names
+   and its types.  Every field below is a strong reference (NULL where a
+   version does not use it); FA_STATE_OBJECTS lists them for the module's
+   m_traverse and m_clear. */
+#define FA_STATE_OBJECTS(X) \
+    /* asyncio */ \
+    X(get_running_loop)   /* asyncio.events._get_running_loop */ \
+    X(get_event_loop)     /* asyncio.events.get_event_loop */ \
+    X(base_loop)          /* asyncio.base_events.BaseEventLoop */ \
+    X(base_create_task)   /* BaseEventLoop.create_task */ \
+    X(eager_code)         /* asyncio.eager_task_factory.__code__ (3.12+) */ \
+    X(task_base)          /* asyncio.Task when fastaio.Task subclasses it */ \
+    X(base_cancel)        /* _asyncio.Task.cancel (3.9-3.11) */ \
+    X(base_done)          /* _asyncio.Task.done (3.9-3.11) */ \
+    X(current_tasks)      /* asyncio.tasks._current_tasks (3.9-3.11) */ \
+    X(running_key)        /* thread-state key of the running loop holder */ \
+    X(holder_type)        /* type of that holder; NULL: the slow path */ \
+    X(stdlib_gather)      /* asyncio.gather as the interpreter defined it */ \
+    X(ensure_future)      /* asyncio.tasks._ensure_future (3.9: public) */ \
+    X(gathering_future)   /* asyncio.tasks._GatheringFuture */ \
+    X(get_loop)           /* asyncio.futures._get_loop */ \
+    X(cancelled_error)    /* asyncio.CancelledError */ \
+    X(broken_error)       /* BrokenBarrierError */ \
+    X(invalid_state)      /* asyncio.InvalidStateError */ \
+    /* the module's types */ \
+    X(factory_type) X(catcher_type) X(task_type) X(gather_callback_type) \
+    X(barrier_type) X(op_type) \
+    /* interned names */ \
+    X(str_loop) X(str_name) X(str_context) X(str_eager_start) \
+    X(str_task_factory) X(str_closed) X(str_call_soon) X(str_get_debug) \
+    X(str_is_running) X(str_thread_id) X(str_debug) \
+    X(str_task_constructor) X(str_run) X(str_coro) \
+    X(str_done) X(str_cancelled) X(str_exception) X(str_result) \
+    X(str_set_result) X(str_set_exception) X(str_make_cancelled) \
+    X(str_cancel_message) X(str_cancel_requested) X(str_add_done_callback) \
+    X(str_log_destroy_pending) X(str_create_task) X(str_close) \
+    X(str_return_exceptions) X(str_create_future) X(str_blocking) \
+    X(str_module) X(str_qualname) X(empty_str) \
+    /* ("loop", ["name",] ["context",] "eager_start"), by which of the two \
+       optional ones are given; ("context",); ("loop",) */ \
+    X(kwnames_ctor0) X(kwnames_ctor1) X(kwnames_ctor2) X(kwnames_ctor3) \
+    X(kwnames_context) X(kwnames_loop)
+
 typedef struct {
-    PyObject *get_running_loop;   /* asyncio.events._get_running_loop */
-    PyObject *get_event_loop;     /* asyncio.events.get_event_loop */
-    PyObject *base_loop;          /* asyncio.base_events.BaseEventLoop */
-    PyObject *base_create_task;   /* BaseEventLoop.create_task */
-    PyObject *task_base;          /* 3.12.0-3.12.4: asyncio.Task, the base
-                                     of fastaio.Task; else NULL */
-    PyObject *eager_code;         /* asyncio.eager_task_factory.__code__ */
-    PyObject *str_loop, *str_name, *str_context, *str_eager_start;
-    PyObject *str_task_factory, *str_closed, *str_call_soon;
-    PyObject *str_get_debug, *str_is_running;
-    PyObject *str_thread_id, *str_debug;
-    PyObject *str_task_constructor;   /* "_fastaio_task_constructor" */
-    PyObject *str_run, *str_coro;
-    PyObject *kwnames_ctor[4];    /* ("loop", ["name",] ["context",]
-                                     "eager_start"), by which of the two
-                                     optional ones are given */
-    PyObject *kwnames_context;    /* ("context",) */
-#if !FA_NATIVE_CURRENT_TASK
-    PyObject *current_tasks;      /* asyncio.tasks._current_tasks (a dict) */
-    PyObject *running_key;        /* the thread-state dict key of the
-                                     running loop holder */
-    PyTypeObject *holder_type;    /* type of that holder; NULL: use the
-                                     slow path (layout not as expected) */
-    int forked;                   /* in a child of fork(): slow path */
-#endif
-} core_state;
+#define FA_FIELD(name) PyObject *name;
+    FA_STATE_OBJECTS(FA_FIELD)
+#undef FA_FIELD
+    int forked;              /* in a child of fork(): slow running loop */
+    /* 3.9-3.11: where _asyncio.Task keeps what fastaio.Task touches,
+       located at import (task39.c). */
+    initproc base_init;
+    Py_ssize_t off_loop, off_coro, off_name, off_context, off_must_cancel;
+    Py_ssize_t off_num_cancels;   /* 3.11 */
+    Py_ssize_t off_extra;         /* fastaio's fields after the base's */
+} fa_state;
 
-extern core_state fa_state;
+#define FA_TYPE(st, name) ((PyTypeObject *)(st)->name)
 
-/* Eager first steps now on this thread's C stack. */
+extern PyModuleDef fa_module_def;
+
+/* The state of the module that defined type (or a base of it): borrowed,
+   NULL with TypeError if none. */
+static inline fa_state *
+fa_state_of_type(PyTypeObject *type)
+{
+    PyObject *module = FA_GET_MODULE_BY_DEF(type, &fa_module_def);
+    return module == NULL ? NULL : (fa_state *)PyModule_GetState(module);
+}
+
+static inline fa_state *
+fa_state_of_module(PyObject *module)
+{
+    return (fa_state *)PyModule_GetState(module);
+}
+
+/* Eager first steps now on this thread's C stack.  A C thread-local, not
+   module state: it counts C stack frames of this thread, which belong to
+   the thread whichever module instance made them. */
 extern FA_THREAD_LOCAL int fa_eager_depth;
 
 /* module.c: the running loop and the checks shared by the factory and the
    Task. */
-PyObject *fa_running_loop(void);              /* new reference, or NULL */
+PyObject *fa_running_loop(fa_state *st);      /* new reference, or NULL */
 int fa_check_context(PyObject *context);
-int fa_may_start_eagerly(PyObject *loop);
+PyObject *fa_getattr_interned(PyObject *obj, const char *name);  /* new */
+int fa_may_start_eagerly(fa_state *st, PyObject *loop);
 #if FA_NATIVE_EAGER
 int fa_context_enterable(PyObject *context);
 #endif
 
 /* task39.c: fastaio.Task on 3.9-3.11. */
 #if !FA_NATIVE_EAGER
-extern PyTypeObject fa_TaskType;
-PyObject *fa_task_new_for_factory(PyObject *coro, PyObject *loop,
-                                  PyObject *name, PyObject *context,
-                                  int eager);
-int fa_task39_init(PyObject *module);
+PyObject *fa_task_new_for_factory(fa_state *st, PyObject *coro,
+                                  PyObject *loop, PyObject *name,
+                                  PyObject *context, int eager);
+int fa_task39_init(fa_state *st, PyObject *module);
 #endif
 
-/* task312.c: fastaio.Task on 3.12+ (new reference to the class). */
+/* task312.c: fastaio.Task on 3.12+. */
 #if FA_NATIVE_EAGER
-PyObject *fa_task312_init(PyObject *module);
+int fa_task312_init(fa_state *st, PyObject *module);
 #endif
 
 /* factory.c: the eager task factory and create_task_via_factory. */
-int fa_factory_init(PyObject *module, PyObject *task_ctor);
+int fa_factory_init(fa_state *st, PyObject *module);
 
 /* gathering.c, barrier.c */
-int fa_gathering_init(PyObject *module);
-int fa_barrier_init(PyObject *module);
+int fa_gathering_init(fa_state *st, PyObject *module);
+int fa_barrier_init(fa_state *st, PyObject *module);
 
 #endif  /* FASTAIO_H */

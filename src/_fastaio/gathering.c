@@ -35,21 +35,9 @@ stdlib_gather(void)
 
 #if !FA_NATIVE_GATHER
 
-static struct {
-    PyObject *stdlib_gather;      /* the interpreter's asyncio.gather */
-    PyObject *ensure_future;      /* asyncio.tasks._ensure_future (3.9:
-                                     ensure_future) */
-    PyObject *gathering_future;   /* asyncio.tasks._GatheringFuture */
-    PyObject *get_loop;           /* asyncio.futures._get_loop */
-    PyObject *get_running_loop;   /* asyncio.events._get_running_loop */
-    PyObject *cancelled_error;    /* asyncio.CancelledError */
-    PyObject *str_done, *str_cancelled, *str_exception, *str_result;
-    PyObject *str_set_result, *str_set_exception, *str_make_cancelled;
-    PyObject *str_cancel_message, *str_cancel_requested;
-    PyObject *str_add_done_callback, *str_log_destroy_pending;
-    PyObject *str_create_task, *str_get_debug, *str_close, *str_loop;
-    PyObject *str_return_exceptions, *kwnames_loop, *empty_str;
-} g;
+/* What gather() keeps is in the module state (fastaio.h): the
+   interpreter's gather, _ensure_future, _GatheringFuture, _get_loop,
+   _get_running_loop, CancelledError and interned names. */
 
 /* ---------------------------------------------------------------------- */
 /* small helpers                                                           */
@@ -78,28 +66,28 @@ call_one(PyObject *obj, PyObject *name, PyObject *arg)
 
 /* What a done child contributes to the result list (new reference). */
 static PyObject *
-child_result(PyObject *child)
+child_result(fa_state *st, PyObject *child)
 {
-    int cancelled = call_truth(child, g.str_cancelled);
+    int cancelled = call_truth(child, st->str_cancelled);
     if (cancelled < 0) {
         return NULL;
     }
     if (cancelled) {
-        PyObject *msg = PyObject_GetAttr(child, g.str_cancel_message);
+        PyObject *msg = PyObject_GetAttr(child, st->str_cancel_message);
         if (msg == NULL) {
             return NULL;
         }
         PyObject *err = PyObject_CallOneArg(
-            g.cancelled_error, msg == Py_None ? g.empty_str : msg);
+            st->cancelled_error, msg == Py_None ? st->empty_str : msg);
         Py_DECREF(msg);
         return err;
     }
-    PyObject *error = PyObject_CallMethodNoArgs(child, g.str_exception);
+    PyObject *error = PyObject_CallMethodNoArgs(child, st->str_exception);
     if (error != Py_None) {
         return error;   /* the exception, or NULL */
     }
     Py_DECREF(error);
-    return PyObject_CallMethodNoArgs(child, g.str_result);
+    return PyObject_CallMethodNoArgs(child, st->str_result);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -107,6 +95,8 @@ child_result(PyObject *child)
 
 typedef struct {
     PyObject_HEAD
+    fa_state *st;           /* the module state; the object's type keeps
+                               the module alive */
     PyObject *outer;        /* the _GatheringFuture; NULL until made */
     PyObject *children;     /* list, one entry per argument */
     Py_ssize_t expected;    /* distinct children */
@@ -115,57 +105,57 @@ typedef struct {
     vectorcallfunc vectorcall;
 } GatherState;
 
-static PyTypeObject GatherStateType;
 
 /* Account for one finished child; 0, or -1 with an exception set. */
 static int
-state_child_done(GatherState *st, PyObject *child)
+state_child_done(GatherState *gs, PyObject *child)
 {
-    st->finished++;
-    PyObject *outer = st->outer;   /* borrowed: st owns it */
-    int outer_done = outer == NULL ? 1 : call_truth(outer, g.str_done);
+    fa_state *st = gs->st;
+    gs->finished++;
+    PyObject *outer = gs->outer;   /* borrowed: gs owns it */
+    int outer_done = outer == NULL ? 1 : call_truth(outer, st->str_done);
     if (outer_done < 0) {
         return -1;
     }
     if (outer_done) {
         /* Too early (an argument failed to wrap: bpo-46672) or too late:
            only mark the child's exception retrieved. */
-        int cancelled = call_truth(child, g.str_cancelled);
+        int cancelled = call_truth(child, st->str_cancelled);
         if (cancelled < 0) {
             return -1;
         }
         if (!cancelled) {
-            PyObject *r = PyObject_CallMethodNoArgs(child, g.str_exception);
+            PyObject *r = PyObject_CallMethodNoArgs(child, st->str_exception);
             Py_XDECREF(r);
             return r == NULL ? -1 : 0;
         }
         return 0;
     }
     /* outer stays alive through st for the rest of this function. */
-    if (!st->return_exceptions) {
-        int cancelled = call_truth(child, g.str_cancelled);
+    if (!gs->return_exceptions) {
+        int cancelled = call_truth(child, st->str_cancelled);
         if (cancelled < 0) {
             return -1;
         }
         PyObject *error = cancelled
-            ? PyObject_CallMethodNoArgs(child, g.str_make_cancelled)
-            : PyObject_CallMethodNoArgs(child, g.str_exception);   /* new */
+            ? PyObject_CallMethodNoArgs(child, st->str_make_cancelled)
+            : PyObject_CallMethodNoArgs(child, st->str_exception);   /* new */
         if (error == NULL) {
             return -1;
         }
         if (error != Py_None) {
-            int rc = call_one(outer, g.str_set_exception, error);
+            int rc = call_one(outer, st->str_set_exception, error);
             Py_DECREF(error);
             return rc;
         }
         Py_DECREF(error);
     }
-    if (st->finished < st->expected) {
+    if (gs->finished < gs->expected) {
         return 0;
     }
     /* Every child is done: build the results.  The list is copied first
        so that code run by a child's methods cannot resize it under us. */
-    PyObject *children = PySequence_List(st->children);   /* new */
+    PyObject *children = PySequence_List(gs->children);   /* new */
     if (children == NULL) {
         return -1;
     }
@@ -176,7 +166,7 @@ state_child_done(GatherState *st, PyObject *child)
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = child_result(PyList_GET_ITEM(children, i));
+        PyObject *item = child_result(st, PyList_GET_ITEM(children, i));
         if (item == NULL) {
             Py_DECREF(results);
             Py_DECREF(children);
@@ -185,7 +175,7 @@ state_child_done(GatherState *st, PyObject *child)
         PyList_SET_ITEM(results, i, item);   /* steals item */
     }
     int rc;
-    PyObject *requested = PyObject_GetAttr(outer, g.str_cancel_requested);
+    PyObject *requested = PyObject_GetAttr(outer, st->str_cancel_requested);
     int cancel_requested = requested == NULL ? -1 : PyObject_IsTrue(requested);
     Py_XDECREF(requested);
     if (cancel_requested < 0) {
@@ -195,12 +185,12 @@ state_child_done(GatherState *st, PyObject *child)
         /* A cancelled gather raises CancelledError whatever
            return_exceptions says (bpo-32684), built from the last child. */
         PyObject *error = PyObject_CallMethodNoArgs(
-            PyList_GET_ITEM(children, n - 1), g.str_make_cancelled);
-        rc = error == NULL ? -1 : call_one(outer, g.str_set_exception, error);
+            PyList_GET_ITEM(children, n - 1), st->str_make_cancelled);
+        rc = error == NULL ? -1 : call_one(outer, st->str_set_exception, error);
         Py_XDECREF(error);
     }
     else {
-        rc = call_one(outer, g.str_set_result, results);
+        rc = call_one(outer, st->str_set_result, results);
     }
     Py_DECREF(results);
     Py_DECREF(children);
@@ -230,6 +220,7 @@ state_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
 static int
 state_traverse(GatherState *self, visitproc visit, void *arg)
 {
+    Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->outer);
     Py_VISIT(self->children);
     return 0;
@@ -246,9 +237,11 @@ state_clear(GatherState *self)
 static void
 state_dealloc(GatherState *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);   /* borrowed until the final decref */
     PyObject_GC_UnTrack(self);
     state_clear(self);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static PyObject *
@@ -258,18 +251,29 @@ state_repr(GatherState *self)
                                 self->finished, self->expected);
 }
 
-static PyTypeObject GatherStateType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "fastaio._core.GatherCallback",
-    .tp_basicsize = sizeof(GatherState),
-    .tp_dealloc = (destructor)state_dealloc,
-    .tp_vectorcall_offset = offsetof(GatherState, vectorcall),
-    .tp_call = PyVectorcall_Call,
-    .tp_repr = (reprfunc)state_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC
-                | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_traverse = (traverseproc)state_traverse,
-    .tp_clear = (inquiry)state_clear,
+static PyMemberDef state_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(GatherState, vectorcall),
+     READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}
+};
+
+static PyType_Slot state_slots[] = {
+    {Py_tp_dealloc, state_dealloc},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_repr, state_repr},
+    {Py_tp_traverse, state_traverse},
+    {Py_tp_clear, state_clear},
+    {Py_tp_members, state_members},
+    {0, NULL}
+};
+
+static PyType_Spec state_spec = {
+    "fastaio._core.GatherCallback",
+    sizeof(GatherState),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+        | FA_TPFLAGS_DISALLOW_INSTANTIATION,
+    state_slots,
 };
 
 /* ---------------------------------------------------------------------- */
@@ -279,22 +283,22 @@ static PyTypeObject GatherStateType = {
    loop.create_task() when the loop is known and not in debug mode; a new
    reference.  *fast is -1 until the loop's debug flag was read. */
 static PyObject *
-wrap(PyObject *arg, PyObject *loop, int *fast)
+wrap(fa_state *st, PyObject *arg, PyObject *loop, int *fast)
 {
     if (loop != Py_None && PyCoro_CheckExact(arg)) {
         if (*fast < 0) {
-            int debug = call_truth(loop, g.str_get_debug);
+            int debug = call_truth(loop, st->str_get_debug);
             if (debug < 0) {
                 return NULL;
             }
             *fast = !debug;
         }
         if (*fast) {
-            PyObject *task = PyObject_CallMethodOneArg(loop, g.str_create_task,
+            PyObject *task = PyObject_CallMethodOneArg(loop, st->str_create_task,
                                                        arg);
             if (task == NULL && PyErr_ExceptionMatches(PyExc_RuntimeError)) {
                 FA_ERR_SAVE(saved);
-                PyObject *r = PyObject_CallMethodNoArgs(arg, g.str_close);
+                PyObject *r = PyObject_CallMethodNoArgs(arg, st->str_close);
                 if (r == NULL) {
                     /* The close error is chained to the RuntimeError by
                        nothing else: report it, keep the original. */
@@ -307,31 +311,34 @@ wrap(PyObject *arg, PyObject *loop, int *fast)
         }
     }
     PyObject *args[2] = {arg, loop};
-    return PyObject_Vectorcall(g.ensure_future, args, 1, g.kwnames_loop);
+    return PyObject_Vectorcall(st->ensure_future, args, 1, st->kwnames_loop);
 }
 
 static PyObject *
-gather_impl(PyObject *const *args, Py_ssize_t nargs, int return_exceptions)
+gather_impl(fa_state *st, PyObject *const *args, Py_ssize_t nargs,
+            int return_exceptions)
 {
-    PyObject *loop = PyObject_CallNoArgs(g.get_running_loop);   /* new */
+    PyObject *loop = PyObject_CallNoArgs(st->get_running_loop);   /* new */
     if (loop == NULL) {
         return NULL;
     }
     PyObject *seen = NULL, *done_now = NULL, *outer = NULL;
-    GatherState *st = PyObject_GC_New(GatherState, &GatherStateType);
-    if (st == NULL) {
+    GatherState *gs = PyObject_GC_New(GatherState,
+                                      FA_TYPE(st, gather_callback_type));
+    if (gs == NULL) {
         Py_DECREF(loop);
         return NULL;
     }
-    st->outer = NULL;
-    st->children = PyList_New(0);
-    st->expected = st->finished = 0;
-    st->return_exceptions = return_exceptions;
-    st->vectorcall = state_vectorcall;
-    PyObject_GC_Track(st);
+    gs->st = st;
+    gs->outer = NULL;
+    gs->children = PyList_New(0);
+    gs->expected = gs->finished = 0;
+    gs->return_exceptions = return_exceptions;
+    gs->vectorcall = state_vectorcall;
+    PyObject_GC_Track(gs);
     seen = PyDict_New();
     done_now = PyList_New(0);
-    if (st->children == NULL || seen == NULL || done_now == NULL) {
+    if (gs->children == NULL || seen == NULL || done_now == NULL) {
         goto error;
     }
     int fast = -1;
@@ -339,7 +346,7 @@ gather_impl(PyObject *const *args, Py_ssize_t nargs, int return_exceptions)
         PyObject *arg = args[i];   /* borrowed: the caller's */
         PyObject *child = PyDict_GetItemWithError(seen, arg);   /* borrowed */
         if (child != NULL) {
-            if (PyList_Append(st->children, child) < 0) {
+            if (PyList_Append(gs->children, child) < 0) {
                 goto error;
             }
             continue;
@@ -347,12 +354,12 @@ gather_impl(PyObject *const *args, Py_ssize_t nargs, int return_exceptions)
         if (PyErr_Occurred()) {
             goto error;   /* unhashable argument */
         }
-        child = wrap(arg, loop, &fast);   /* new */
+        child = wrap(st, arg, loop, &fast);   /* new */
         if (child == NULL) {
             goto error;
         }
         if (loop == Py_None) {
-            PyObject *child_loop = PyObject_CallOneArg(g.get_loop, child);
+            PyObject *child_loop = PyObject_CallOneArg(st->get_loop, child);
             if (child_loop == NULL) {
                 Py_DECREF(child);
                 goto error;
@@ -363,24 +370,24 @@ gather_impl(PyObject *const *args, Py_ssize_t nargs, int return_exceptions)
         if (child != arg) {
             /* Made here for a coroutine: nobody else can await it, so its
                "destroyed but pending" report would only be noise. */
-            rc = PyObject_SetAttr(child, g.str_log_destroy_pending, Py_False);
+            rc = PyObject_SetAttr(child, st->str_log_destroy_pending, Py_False);
         }
-        st->expected++;
+        gs->expected++;
         int done = rc < 0 ? -1 : PyDict_SetItem(seen, arg, child);
         if (done == 0) {
-            done = call_truth(child, g.str_done);
+            done = call_truth(child, st->str_done);
         }
         if (done > 0) {
             rc = PyList_Append(done_now, child);
         }
         else if (done == 0) {
-            rc = call_one(child, g.str_add_done_callback, (PyObject *)st);
+            rc = call_one(child, st->str_add_done_callback, (PyObject *)gs);
         }
         else {
             rc = -1;
         }
         if (rc == 0) {
-            rc = PyList_Append(st->children, child);
+            rc = PyList_Append(gs->children, child);
         }
         Py_DECREF(child);
         if (rc < 0) {
@@ -388,32 +395,32 @@ gather_impl(PyObject *const *args, Py_ssize_t nargs, int return_exceptions)
         }
     }
     {
-        PyObject *ctor_args[2] = {st->children, loop};
-        outer = PyObject_Vectorcall(g.gathering_future, ctor_args, 1,
-                                    g.kwnames_loop);   /* new */
+        PyObject *ctor_args[2] = {gs->children, loop};
+        outer = PyObject_Vectorcall(st->gathering_future, ctor_args, 1,
+                                    st->kwnames_loop);   /* new */
     }
     if (outer == NULL) {
         goto error;
     }
-    st->outer = Py_NewRef(outer);
+    gs->outer = Py_NewRef(outer);
     /* The children that were done already are accounted for now that
        outer exists; if all were, this completes outer before it is
        returned. */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(done_now); i++) {
-        if (state_child_done(st, PyList_GET_ITEM(done_now, i)) < 0) {
+        if (state_child_done(gs, PyList_GET_ITEM(done_now, i)) < 0) {
             goto error;
         }
     }
     Py_DECREF(done_now);
     Py_DECREF(seen);
-    Py_DECREF(st);
+    Py_DECREF(gs);
     Py_DECREF(loop);
     return outer;
 error:
     Py_XDECREF(outer);
     Py_XDECREF(done_now);
     Py_XDECREF(seen);
-    Py_DECREF(st);
+    Py_DECREF(gs);
     Py_DECREF(loop);
     return NULL;
 }
@@ -425,16 +432,17 @@ PyDoc_STRVAR(gather_doc,
 "future is already done.");
 
 static PyObject *
-gather(PyObject *Py_UNUSED(module), PyObject *const *args, size_t nargsf,
+gather(PyObject *module, PyObject *const *args, size_t nargsf,
        PyObject *kwnames)
 {
+    fa_state *st = fa_state_of_module(module);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     int return_exceptions = 0;
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     int delegate = nargs == 0;
     for (Py_ssize_t i = 0; i < nkw && !delegate; i++) {
         PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        int eq = PyUnicode_Compare(key, g.str_return_exceptions);
+        int eq = PyUnicode_Compare(key, st->str_return_exceptions);
         if (eq == -1 && PyErr_Occurred()) {
             return NULL;
         }
@@ -450,9 +458,9 @@ gather(PyObject *Py_UNUSED(module), PyObject *const *args, size_t nargsf,
     if (delegate) {
         /* Nothing to wait for (the stdlib picks the loop and warns as the
            interpreter's version does), or an argument only it handles. */
-        return PyObject_Vectorcall(g.stdlib_gather, args, nargsf, kwnames);
+        return PyObject_Vectorcall(st->stdlib_gather, args, nargsf, kwnames);
     }
-    return gather_impl(args, nargs, return_exceptions);
+    return gather_impl(st, args, nargs, return_exceptions);
 }
 
 static PyMethodDef gathering_methods[] = {
@@ -461,60 +469,32 @@ static PyMethodDef gathering_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
-static int
-init_state(void)
-{
-#define INTERN(field, text) \
-    if ((g.field = PyUnicode_InternFromString(text)) == NULL) return -1
-    INTERN(str_done, "done");
-    INTERN(str_cancelled, "cancelled");
-    INTERN(str_exception, "exception");
-    INTERN(str_result, "result");
-    INTERN(str_set_result, "set_result");
-    INTERN(str_set_exception, "set_exception");
-    INTERN(str_make_cancelled, "_make_cancelled_error");
-    INTERN(str_cancel_message, "_cancel_message");
-    INTERN(str_cancel_requested, "_cancel_requested");
-    INTERN(str_add_done_callback, "add_done_callback");
-    INTERN(str_log_destroy_pending, "_log_destroy_pending");
-    INTERN(str_create_task, "create_task");
-    INTERN(str_get_debug, "get_debug");
-    INTERN(str_close, "close");
-    INTERN(str_loop, "loop");
-    INTERN(str_return_exceptions, "return_exceptions");
-#undef INTERN
-    g.empty_str = PyUnicode_FromString("");
-    g.kwnames_loop = PyTuple_Pack(1, g.str_loop);
-    if (g.empty_str == NULL || g.kwnames_loop == NULL) {
-        return -1;
-    }
-    g.stdlib_gather = stdlib_gather();
-    g.ensure_future = fa_import_attr("asyncio.tasks", FA_ENSURE_FUTURE_NAME);
-    g.gathering_future = fa_import_attr("asyncio.tasks", "_GatheringFuture");
-    g.get_loop = fa_import_attr("asyncio.futures", "_get_loop");
-    g.get_running_loop = fa_import_attr("asyncio.events", "_get_running_loop");
-    g.cancelled_error = fa_import_attr("asyncio", "CancelledError");
-    if (g.stdlib_gather == NULL || g.ensure_future == NULL
-            || g.gathering_future == NULL || g.get_loop == NULL
-            || g.get_running_loop == NULL || g.cancelled_error == NULL) {
-        return -1;
-    }
-    return PyType_Ready(&GatherStateType);
-}
-
 int
-fa_gathering_init(PyObject *module)
+fa_gathering_init(fa_state *st, PyObject *module)
 {
-    if (g.str_done == NULL && init_state() < 0) {
+    st->stdlib_gather = stdlib_gather();
+    st->ensure_future = fa_import_attr("asyncio.tasks", FA_ENSURE_FUTURE_NAME);
+    st->gathering_future = fa_import_attr("asyncio.tasks", "_GatheringFuture");
+    st->get_loop = fa_import_attr("asyncio.futures", "_get_loop");
+    st->cancelled_error = fa_import_attr("asyncio", "CancelledError");
+    if (st->stdlib_gather == NULL || st->ensure_future == NULL
+            || st->gathering_future == NULL || st->get_loop == NULL
+            || st->cancelled_error == NULL) {
         return -1;
     }
+    st->gather_callback_type = PyType_FromModuleAndSpec(module, &state_spec,
+                                                        NULL);
+    if (st->gather_callback_type == NULL) {
+        return -1;
+    }
+    FA_DISALLOW_INSTANTIATION(st->gather_callback_type);
     return PyModule_AddFunctions(module, gathering_methods);
 }
 
 #else   /* 3.12+: asyncio.gather already behaves this way */
 
 int
-fa_gathering_init(PyObject *module)
+fa_gathering_init(fa_state *st, PyObject *module)
 {
     PyObject *gather = stdlib_gather();   /* new */
     if (gather == NULL || PyModule_AddObject(module, "gather", gather) < 0) {

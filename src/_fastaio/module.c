@@ -21,15 +21,22 @@
  *   - barrier.c: Barrier and BrokenBarrierError.
  * The C code imports asyncio only, never a Python module of fastaio.
  *
+ * The module uses multi-phase initialisation (PEP 489): everything it keeps
+ * is in its module state (fa_state, fastaio.h) and every type is a heap
+ * type made from a spec with the module, so that each module object is
+ * independent.  Objects reach the state through a pointer they keep (the
+ * factory, the gather callback, the barrier, the step catcher: their type
+ * keeps the module alive), module functions through the module, and type
+ * methods through their type (FA_GET_MODULE_BY_DEF).  The one C-level
+ * global is the eager nesting depth, a thread-local (see fastaio.h).
+ *
  * Reference ownership: every PyObject* local is commented "new" (owned,
  * released on every path) or "borrowed" (kept alive by its container for the
  * whole use).
  */
 #include "fastaio.h"
 
-core_state fa_state;
-
-/* Eager first steps now on this thread's C stack. */
+/* See fastaio.h: per thread, not per module. */
 FA_THREAD_LOCAL int fa_eager_depth;
 
 /* ---------------------------------------------------------------------- */
@@ -39,7 +46,7 @@ FA_THREAD_LOCAL int fa_eager_depth;
 /* 3.7-3.11 keep the running loop in the thread-state dict, wrapped in a
    holder object whose first field is the loop (the holder also records the
    pid, checked by CPython to ignore a loop inherited through fork()).  The
-   layout is checked in check_holder_layout(); fork children use the slow
+   layout is checked in check_holder_layout(st); fork children use the slow
    path. */
 typedef struct {
     PyObject_HEAD
@@ -49,34 +56,34 @@ typedef struct {
 
 /* The running loop of this thread, or None; a new reference. */
 PyObject *
-fa_running_loop(void)
+fa_running_loop(fa_state *st)
 {
 #if !FA_NATIVE_CURRENT_TASK
-    if (fa_state.holder_type != NULL && !fa_state.forked) {
+    if (st->holder_type != NULL && !st->forked) {
         PyObject *ts_dict = PyThreadState_GetDict();   /* borrowed */
         if (ts_dict != NULL) {
             PyObject *holder = PyDict_GetItemWithError(
-                ts_dict, fa_state.running_key);            /* borrowed */
+                ts_dict, st->running_key);            /* borrowed */
             if (holder == NULL) {
                 if (PyErr_Occurred()) {
                     return NULL;
                 }
                 Py_RETURN_NONE;
             }
-            if (Py_TYPE(holder) == fa_state.holder_type) {
+            if ((PyObject *)Py_TYPE(holder) == st->holder_type) {
                 return Py_NewRef(((loop_holder *)holder)->loop);
             }
         }
     }
 #endif
-    return PyObject_CallNoArgs(fa_state.get_running_loop);
+    return PyObject_CallNoArgs(st->get_running_loop);
 }
 
 /* 1 if loop is the running loop of this thread, 0 if not, -1 on error. */
 static int
-is_running_here(PyObject *loop)
+is_running_here(fa_state *st, PyObject *loop)
 {
-    PyObject *running = fa_running_loop();   /* new */
+    PyObject *running = fa_running_loop(st);   /* new */
     if (running == NULL) {
         return -1;
     }
@@ -87,10 +94,10 @@ is_running_here(PyObject *loop)
 
 #if !FA_NATIVE_CURRENT_TASK
 static int
-check_holder_layout(void)
+check_holder_layout(fa_state *st)
 {
     PyObject *set = NULL, *probe = NULL, *res = NULL;   /* new */
-    PyObject *current = PyObject_CallNoArgs(fa_state.get_running_loop);
+    PyObject *current = PyObject_CallNoArgs(st->get_running_loop);
     if (current == NULL) {
         return -1;
     }
@@ -112,7 +119,7 @@ check_holder_layout(void)
     }
     PyObject *ts_dict = PyThreadState_GetDict();   /* borrowed */
     PyObject *holder = ts_dict == NULL ? NULL
-        : PyDict_GetItemWithError(ts_dict, fa_state.running_key);  /* borrowed */
+        : PyDict_GetItemWithError(ts_dict, st->running_key);  /* borrowed */
     if (holder == NULL && PyErr_Occurred()) {
         goto restore;
     }
@@ -120,8 +127,7 @@ check_holder_layout(void)
             && Py_TYPE(holder)->tp_basicsize >= (Py_ssize_t)sizeof(loop_holder)
             && strstr(Py_TYPE(holder)->tp_name, "RunningLoopHolder") != NULL
             && ((loop_holder *)holder)->loop == expect) {
-        fa_state.holder_type = Py_TYPE(holder);
-        Py_INCREF(fa_state.holder_type);
+        st->holder_type = Py_NewRef((PyObject *)Py_TYPE(holder));
     }
     ok = 1;
 restore:
@@ -140,9 +146,9 @@ done:
 }
 
 static PyObject *
-after_fork_child(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(arg))
+after_fork_child(PyObject *module, PyObject *Py_UNUSED(arg))
 {
-    fa_state.forked = 1;
+    fa_state_of_module(module)->forked = 1;
     Py_RETURN_NONE;
 }
 #endif
@@ -157,9 +163,10 @@ PyDoc_STRVAR(current_task_doc,
 "Return the task running on loop (default: the running loop), or None.");
 
 static PyObject *
-current_task(PyObject *Py_UNUSED(module), PyObject *const *args,
+current_task(PyObject *module, PyObject *const *args,
              Py_ssize_t nargs, PyObject *kwnames)
 {
+    fa_state *st = fa_state_of_module(module);
     PyObject *loop = Py_None;   /* borrowed from the caller */
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
 
@@ -186,10 +193,10 @@ current_task(PyObject *Py_UNUSED(module), PyObject *const *args,
 
     PyObject *task;   /* borrowed from the dict */
     if (loop != Py_None) {
-        task = PyDict_GetItemWithError(fa_state.current_tasks, loop);
+        task = PyDict_GetItemWithError(st->current_tasks, loop);
     }
     else {
-        loop = fa_running_loop();   /* new */
+        loop = fa_running_loop(st);   /* new */
         if (loop == NULL) {
             return NULL;
         }
@@ -198,7 +205,7 @@ current_task(PyObject *Py_UNUSED(module), PyObject *const *args,
             PyErr_SetString(PyExc_RuntimeError, "no running event loop");
             return NULL;
         }
-        task = PyDict_GetItemWithError(fa_state.current_tasks, loop);
+        task = PyDict_GetItemWithError(st->current_tasks, loop);
         Py_DECREF(loop);
     }
     if (task == NULL) {
@@ -232,9 +239,9 @@ fa_check_context(PyObject *context)
    only on the thread running loop (gh-155338), below the depth cap, and
    never while an exception is being handled (gh-155575). */
 int
-fa_may_start_eagerly(PyObject *loop)
+fa_may_start_eagerly(fa_state *st, PyObject *loop)
 {
-    int here = is_running_here(loop);
+    int here = is_running_here(st, loop);
     if (here <= 0) {
         return here;
     }
@@ -268,6 +275,29 @@ fa_context_enterable(PyObject *context)
 /* ---------------------------------------------------------------------- */
 /* BaseEventLoop.is_running() and get_debug() for fastaio's loops          */
 
+/*
+ * The loop methods (these two and create_task_via_factory in factory.c) are
+ * method descriptors of asyncio.BaseEventLoop: a call passes them the loop
+ * and its arguments only, neither the descriptor nor anything of the module
+ * that made it.  They look up the attribute names they need in the calling
+ * interpreter (PyUnicode_InternFromString returns the interned name asyncio's
+ * own code already holds) and, for create_task_via_factory, take the module
+ * state from the compiled factory they find on the loop.
+ */
+
+/* getattr(obj, name) for a C string name, through the interned name. */
+PyObject *
+fa_getattr_interned(PyObject *obj, const char *name)
+{
+    PyObject *key = PyUnicode_InternFromString(name);   /* new */
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *res = PyObject_GetAttr(obj, key);
+    Py_DECREF(key);
+    return res;
+}
+
 PyDoc_STRVAR(loop_is_running_doc,
 "is_running($self, /)\n--\n\n"
 "True while the loop runs (BaseEventLoop.is_running, compiled).");
@@ -275,7 +305,7 @@ PyDoc_STRVAR(loop_is_running_doc,
 static PyObject *
 loop_is_running(PyObject *loop, PyObject *Py_UNUSED(ignored))
 {
-    PyObject *thread_id = PyObject_GetAttr(loop, fa_state.str_thread_id);
+    PyObject *thread_id = fa_getattr_interned(loop, "_thread_id");  /* new */
     if (thread_id == NULL) {
         return NULL;
     }
@@ -291,7 +321,7 @@ PyDoc_STRVAR(loop_get_debug_doc,
 static PyObject *
 loop_get_debug(PyObject *loop, PyObject *Py_UNUSED(ignored))
 {
-    return PyObject_GetAttr(loop, fa_state.str_debug);
+    return fa_getattr_interned(loop, "_debug");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -307,30 +337,20 @@ static PyMethodDef core_methods[] = {
 };
 
 /* Methods of asyncio.BaseEventLoop, exported under these module names as
-   method descriptors (create_task_via_factory: see factory.c). */
-static struct {
-    const char *export;
-    PyMethodDef def;
-} loop_methods[] = {
-    {"loop_is_running",
-     {"is_running", loop_is_running, METH_NOARGS, loop_is_running_doc}},
-    {"loop_get_debug",
-     {"get_debug", loop_get_debug, METH_NOARGS, loop_get_debug_doc}},
+   method descriptors (create_task_via_factory: see factory.c).  Constant:
+   every module instance makes its descriptors from the same definitions. */
+static PyMethodDef loop_method_defs[] = {
+    {"is_running", loop_is_running, METH_NOARGS, loop_is_running_doc},
+    {"get_debug", loop_get_debug, METH_NOARGS, loop_get_debug_doc},
 };
-
-static struct PyModuleDef core_module = {
-    PyModuleDef_HEAD_INIT,
-    "fastaio._core",
-    "The compiled core of fastaio (see fastaio._pycore for the specification).",
-    -1,
-    core_methods,
-};
+static const char *const loop_method_exports[] = {
+    "loop_is_running", "loop_get_debug"};
 
 static int
-init_state(void)
+init_state(fa_state *st)
 {
 #define INTERN(field, text) \
-    if ((fa_state.field = PyUnicode_InternFromString(text)) == NULL) return -1
+    if ((st->field = PyUnicode_InternFromString(text)) == NULL) return -1
     INTERN(str_loop, "loop");
     INTERN(str_name, "name");
     INTERN(str_context, "context");
@@ -345,49 +365,60 @@ init_state(void)
     INTERN(str_task_constructor, "_fastaio_task_constructor");
     INTERN(str_run, "run");
     INTERN(str_coro, "_coro");
+    INTERN(str_done, "done");
+    INTERN(str_cancelled, "cancelled");
+    INTERN(str_exception, "exception");
+    INTERN(str_result, "result");
+    INTERN(str_set_result, "set_result");
+    INTERN(str_set_exception, "set_exception");
+    INTERN(str_make_cancelled, "_make_cancelled_error");
+    INTERN(str_cancel_message, "_cancel_message");
+    INTERN(str_cancel_requested, "_cancel_requested");
+    INTERN(str_add_done_callback, "add_done_callback");
+    INTERN(str_log_destroy_pending, "_log_destroy_pending");
+    INTERN(str_create_task, "create_task");
+    INTERN(str_close, "close");
+    INTERN(str_return_exceptions, "return_exceptions");
+    INTERN(str_create_future, "create_future");
+    INTERN(str_blocking, "_asyncio_future_blocking");
+    INTERN(str_module, "__module__");
+    INTERN(str_qualname, "__qualname__");
 #undef INTERN
-    fa_state.kwnames_ctor[0] = PyTuple_Pack(2, fa_state.str_loop,
-                                            fa_state.str_eager_start);
-    fa_state.kwnames_ctor[1] = PyTuple_Pack(3, fa_state.str_loop,
-                                            fa_state.str_name,
-                                            fa_state.str_eager_start);
-    fa_state.kwnames_ctor[2] = PyTuple_Pack(3, fa_state.str_loop,
-                                            fa_state.str_context,
-                                            fa_state.str_eager_start);
-    fa_state.kwnames_ctor[3] = PyTuple_Pack(4, fa_state.str_loop,
-                                            fa_state.str_name,
-                                            fa_state.str_context,
-                                            fa_state.str_eager_start);
-    fa_state.kwnames_context = PyTuple_Pack(1, fa_state.str_context);
-    for (int i = 0; i < 4; i++) {
-        if (fa_state.kwnames_ctor[i] == NULL) {
-            return -1;
-        }
-    }
-    if (fa_state.kwnames_context == NULL) {
+    st->empty_str = PyUnicode_FromString("");
+    st->kwnames_ctor0 = PyTuple_Pack(2, st->str_loop, st->str_eager_start);
+    st->kwnames_ctor1 = PyTuple_Pack(3, st->str_loop, st->str_name,
+                                     st->str_eager_start);
+    st->kwnames_ctor2 = PyTuple_Pack(3, st->str_loop, st->str_context,
+                                     st->str_eager_start);
+    st->kwnames_ctor3 = PyTuple_Pack(4, st->str_loop, st->str_name,
+                                     st->str_context, st->str_eager_start);
+    st->kwnames_context = PyTuple_Pack(1, st->str_context);
+    st->kwnames_loop = PyTuple_Pack(1, st->str_loop);
+    if (st->empty_str == NULL || st->kwnames_ctor0 == NULL
+            || st->kwnames_ctor1 == NULL || st->kwnames_ctor2 == NULL
+            || st->kwnames_ctor3 == NULL || st->kwnames_context == NULL
+            || st->kwnames_loop == NULL) {
         return -1;
     }
-    fa_state.get_running_loop = fa_import_attr("asyncio.events",
-                                               "_get_running_loop");
-    fa_state.get_event_loop = fa_import_attr("asyncio.events",
-                                             "get_event_loop");
-    if (fa_state.get_running_loop == NULL || fa_state.get_event_loop == NULL) {
+    st->get_running_loop = fa_import_attr("asyncio.events",
+                                          "_get_running_loop");
+    st->get_event_loop = fa_import_attr("asyncio.events", "get_event_loop");
+    if (st->get_running_loop == NULL || st->get_event_loop == NULL) {
         return -1;
     }
-    fa_state.base_loop = fa_import_attr("asyncio.base_events",
-                                        "BaseEventLoop");
-    if (fa_state.base_loop == NULL) {
+    st->base_loop = fa_import_attr("asyncio.base_events", "BaseEventLoop");
+    if (st->base_loop == NULL) {
         return -1;
     }
-    if (!PyType_Check(fa_state.base_loop)) {
+    if (!PyType_Check(st->base_loop)) {
         PyErr_SetString(PyExc_ImportError,
                         "asyncio.base_events.BaseEventLoop is not a class");
         return -1;
     }
     /* What _pycore takes at import as _base_create_task. */
-    fa_state.base_create_task = PyObject_GetAttrString(fa_state.base_loop,
-                                                       "create_task");
-    if (fa_state.base_create_task == NULL) {
+    st->base_create_task = PyObject_GetAttrString(st->base_loop,
+                                                  "create_task");
+    if (st->base_create_task == NULL) {
         return -1;
     }
 #if FA_NATIVE_EAGER
@@ -395,25 +426,25 @@ init_state(void)
     if (stdlib_factory == NULL) {
         return -1;
     }
-    fa_state.eager_code = PyObject_GetAttrString(stdlib_factory, "__code__");
+    st->eager_code = PyObject_GetAttrString(stdlib_factory, "__code__");
     Py_DECREF(stdlib_factory);
-    if (fa_state.eager_code == NULL) {
+    if (st->eager_code == NULL) {
         PyErr_Clear();   /* not a Python function: nothing to imitate */
     }
 #endif
 #if !FA_NATIVE_CURRENT_TASK
-    fa_state.current_tasks = fa_import_attr("asyncio.tasks", "_current_tasks");
-    if (fa_state.current_tasks == NULL) {
+    st->current_tasks = fa_import_attr("asyncio.tasks", "_current_tasks");
+    if (st->current_tasks == NULL) {
         return -1;
     }
-    if (!PyDict_CheckExact(fa_state.current_tasks)) {
+    if (!PyDict_CheckExact(st->current_tasks)) {
         PyErr_SetString(PyExc_ImportError,
                         "asyncio.tasks._current_tasks is not a dict");
         return -1;
     }
-    fa_state.running_key = PyUnicode_InternFromString(
+    st->running_key = PyUnicode_InternFromString(
         "__asyncio_running_event_loop__");
-    if (fa_state.running_key == NULL || check_holder_layout() < 0) {
+    if (st->running_key == NULL || check_holder_layout(st) < 0) {
         return -1;
     }
 #endif
@@ -451,69 +482,53 @@ register_fork_handler(PyObject *m)
 }
 #endif
 
-PyMODINIT_FUNC
-PyInit__core(void)
+/* Py_mod_exec (PEP 489): fill the state and the module. */
+static int
+core_exec(PyObject *m)
 {
+    fa_state *st = fa_state_of_module(m);
     /* asyncio must be fully imported before anything of _asyncio is touched:
        importing _asyncio first leaves asyncio half bound on 3.9-3.13. */
     PyObject *asyncio = PyImport_ImportModule("asyncio");   /* new */
     if (asyncio == NULL) {
-        return NULL;
+        return -1;
     }
     Py_DECREF(asyncio);
-
-    if (fa_state.str_loop == NULL && init_state() < 0) {
-        return NULL;
+    if (init_state(st) < 0) {
+        return -1;
     }
-
-    PyObject *m = PyModule_Create(&core_module);   /* new */
-    if (m == NULL) {
-        return NULL;
-    }
-#ifdef Py_GIL_DISABLED
-    /* Free-threaded builds (3.13+, PEP 703).  This path is 3.12+ code only:
-       module state is written once, here; factory objects are immutable;
-       the nesting depth is thread-local; every field of a Barrier is
-       guarded by a critical section; everything else goes through
-       CPython's own thread-safe calls. */
-    if (PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-#endif
-    PyObject *ctor = NULL, *meth = NULL;   /* new */
 #if FA_NATIVE_CURRENT_TASK
     {
         PyObject *ct = fa_import_attr("asyncio", "current_task");   /* new */
         if (ct == NULL || PyModule_AddObject(m, "current_task", ct) < 0) {
             Py_XDECREF(ct);
-            goto error;
+            return -1;
         }
     }
     /* asyncio.Task, or on 3.12.0-3.12.4 its subclass with a safe
        get_coro() (gh-122332). */
-    ctor = fa_task312_init(m);
+    if (fa_task312_init(st, m) < 0) {
+        return -1;
+    }
 #else
-    if (register_fork_handler(m) < 0 || fa_task39_init(m) < 0) {
-        goto error;
+    if (register_fork_handler(m) < 0 || fa_task39_init(st, m) < 0) {
+        return -1;
     }
-    ctor = Py_NewRef((PyObject *)&fa_TaskType);
 #endif
-    if (ctor == NULL || fa_factory_init(m, ctor) < 0) {
-        goto error;
+    if (fa_factory_init(st, m) < 0) {
+        return -1;
     }
-    Py_CLEAR(ctor);
-    for (size_t i = 0; i < Py_ARRAY_LENGTH(loop_methods); i++) {
-        meth = PyDescr_NewMethod((PyTypeObject *)fa_state.base_loop,
-                                 &loop_methods[i].def);
+    for (size_t i = 0; i < Py_ARRAY_LENGTH(loop_method_defs); i++) {
+        PyObject *meth = PyDescr_NewMethod((PyTypeObject *)st->base_loop,
+                                           &loop_method_defs[i]);   /* new */
         if (meth == NULL
-                || PyModule_AddObject(m, loop_methods[i].export, meth) < 0) {
-            goto error;
+                || PyModule_AddObject(m, loop_method_exports[i], meth) < 0) {
+            Py_XDECREF(meth);
+            return -1;
         }
-        meth = NULL;
     }
-    if (fa_gathering_init(m) < 0 || fa_barrier_init(m) < 0) {
-        goto error;
+    if (fa_gathering_init(st, m) < 0 || fa_barrier_init(st, m) < 0) {
+        return -1;
     }
     if (PyModule_AddIntConstant(m, "NATIVE_CURRENT_TASK",
                                 FA_NATIVE_CURRENT_TASK) < 0
@@ -521,15 +536,61 @@ PyInit__core(void)
                                        MAX_EAGER_DEPTH) < 0
 #if !FA_NATIVE_CURRENT_TASK
             || PyModule_AddIntConstant(m, "FAST_RUNNING_LOOP",
-                                       fa_state.holder_type != NULL) < 0
+                                       st->holder_type != NULL) < 0
 #endif
             ) {
-        goto error;
+        return -1;
     }
-    return m;
-error:
-    Py_XDECREF(ctor);
-    Py_XDECREF(meth);
-    Py_DECREF(m);
-    return NULL;
+    return 0;
+}
+
+static int
+core_traverse(PyObject *m, visitproc visit, void *arg)
+{
+    fa_state *st = fa_state_of_module(m);
+#define FA_VISIT(name) Py_VISIT(st->name);
+    FA_STATE_OBJECTS(FA_VISIT)
+#undef FA_VISIT
+    return 0;
+}
+
+static int
+core_clear(PyObject *m)
+{
+    fa_state *st = fa_state_of_module(m);
+#define FA_CLEAR(name) Py_CLEAR(st->name);
+    FA_STATE_OBJECTS(FA_CLEAR)
+#undef FA_CLEAR
+    return 0;
+}
+
+static void
+core_free(void *m)
+{
+    (void)core_clear((PyObject *)m);
+}
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, core_exec},
+    FA_MOD_GIL_SLOT
+    {0, NULL}
+};
+
+PyModuleDef fa_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "fastaio._core",
+    .m_doc = "The compiled core of fastaio (see fastaio._pycore for the "
+             "specification).",
+    .m_size = sizeof(fa_state),
+    .m_methods = core_methods,
+    .m_slots = core_slots,
+    .m_traverse = core_traverse,
+    .m_clear = core_clear,
+    .m_free = core_free,
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    return PyModuleDef_Init(&fa_module_def);
 }

@@ -17,7 +17,11 @@
 static PyObject *
 task_get_coro(PyObject *self, PyObject *Py_UNUSED(arg))
 {
-    return PyObject_GetAttr(self, fa_state.str_coro);
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
+    return PyObject_GetAttr(self, st->str_coro);
 }
 
 static void
@@ -28,7 +32,13 @@ task_dealloc(PyObject *self)
     if (PyObject_CallFinalizerFromDealloc(self) < 0) {
         return;   /* resurrected */
     }
-    ((PyTypeObject *)fa_state.task_base)->tp_dealloc(self);
+    /* asyncio.Task: the base of the type whose tp_dealloc this is.  Its
+       dealloc (a heap type's, on 3.12) releases the instance's type. */
+    PyTypeObject *tp = Py_TYPE(self);   /* borrowed */
+    while (tp->tp_dealloc != task_dealloc) {
+        tp = tp->tp_base;
+    }
+    tp->tp_base->tp_dealloc(self);
 }
 
 static PyMethodDef task_methods[] = {
@@ -56,38 +66,39 @@ static PyType_Spec task_spec = {
 };
 #endif  /* FA_MAY_NEED_GET_CORO_FIX */
 
-/* Adds Task to module; returns it (new reference) or NULL. */
-PyObject *
-fa_task312_init(PyObject *module)
+/* Adds Task to module and keeps it in the state. */
+int
+fa_task312_init(fa_state *st, PyObject *module)
 {
     PyObject *base = fa_import_attr("asyncio", "Task");   /* new */
     if (base == NULL) {
-        return NULL;
+        return -1;
     }
     PyObject *task = base;   /* new */
 #if FA_MAY_NEED_GET_CORO_FIX
     if (FA_GET_CORO_CRASHES()) {
         if (!PyType_Check(base)
-                || !(((PyTypeObject *)base)->tp_flags & Py_TPFLAGS_HAVE_GC)) {
+                || !PyType_HasFeature((PyTypeObject *)base,
+                                      Py_TPFLAGS_HEAPTYPE)) {
             Py_DECREF(base);
             PyErr_SetString(PyExc_ImportError,
                             "fastaio._core needs asyncio.Task to be the C "
                             "Task of _asyncio");
-            return NULL;
+            return -1;
         }
-        fa_state.task_base = base;   /* keeps the reference */
-        task = PyType_FromSpecWithBases(&task_spec, base);
+        st->task_base = base;   /* keeps the reference */
+        task = PyType_FromModuleAndSpec(module, &task_spec, base);
         if (task == NULL) {
-            return NULL;
+            return -1;
         }
     }
 #endif
+    st->task_type = task;   /* keeps the reference */
     if (PyModule_AddObject(module, "Task", Py_NewRef(task)) < 0) {
-        Py_DECREF(task);   /* the reference AddObject did not take */
         Py_DECREF(task);
-        return NULL;
+        return -1;
     }
-    return task;
+    return 0;
 }
 
 #endif  /* FA_NATIVE_EAGER */

@@ -27,6 +27,8 @@
 
 typedef struct {
     PyObject_HEAD
+    fa_state *st;       /* the state of the module of the catcher's type,
+                           which the catcher keeps alive */
     PyObject *loop;     /* the real loop (new), or NULL for the probe */
     PyObject *step;     /* the callback given to call_soon (new) */
 } CatcherObject;
@@ -34,9 +36,11 @@ typedef struct {
 static void
 catcher_dealloc(CatcherObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);   /* borrowed until the final decref */
     Py_XDECREF(self->loop);
     Py_XDECREF(self->step);
-    PyObject_Free(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
 }
 
 static PyObject *
@@ -45,7 +49,7 @@ catcher_get_debug(CatcherObject *self, PyObject *Py_UNUSED(arg))
     if (self->loop == NULL) {
         Py_RETURN_FALSE;
     }
-    return PyObject_CallMethodNoArgs(self->loop, fa_state.str_get_debug);
+    return PyObject_CallMethodNoArgs(self->loop, self->st->str_get_debug);
 }
 
 static PyObject *
@@ -69,22 +73,29 @@ static PyMethodDef catcher_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
-static PyTypeObject CatcherType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "fastaio._core._StepCatcher",
-    .tp_basicsize = sizeof(CatcherObject),
-    .tp_dealloc = (destructor)catcher_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_methods = catcher_methods,
+static PyType_Slot catcher_slots[] = {
+    {Py_tp_dealloc, catcher_dealloc},
+    {Py_tp_methods, catcher_methods},
+    {0, NULL}
+};
+
+static PyType_Spec catcher_spec = {
+    "fastaio._core._StepCatcher",
+    sizeof(CatcherObject),
+    0,
+    Py_TPFLAGS_DEFAULT | FA_TPFLAGS_DISALLOW_INSTANTIATION,
+    catcher_slots,
 };
 
 static CatcherObject *
-catcher_new(PyObject *loop)
+catcher_new(fa_state *st, PyObject *loop)
 {
-    CatcherObject *c = PyObject_New(CatcherObject, &CatcherType);
+    CatcherObject *c = PyObject_New(CatcherObject,
+                                    FA_TYPE(st, catcher_type));
     if (c == NULL) {
         return NULL;
     }
+    c->st = st;
     c->loop = Py_XNewRef(loop);
     c->step = NULL;
     return c;
@@ -96,25 +107,18 @@ typedef struct {
     int done_eagerly;    /* the first step finished the task */
 } task_extra;
 
-static struct {
-    PyTypeObject *base;           /* _asyncio.Task */
-    initproc base_init;
-    destructor base_dealloc;
-    PyObject *base_cancel;        /* _asyncio.Task.cancel */
-    PyObject *base_done;          /* _asyncio.Task.done */
-    Py_ssize_t off_loop, off_coro, off_name, off_context, off_must_cancel;
-    Py_ssize_t off_num_cancels;   /* 3.11 */
-    Py_ssize_t off_extra;
-} tk;
+/* _asyncio.Task, the base of fastaio.Task, is st->task_base; the offsets
+   of its fields are in the module state (fastaio.h). */
 
 #define TASK_SLOT(self, off) (*(PyObject **)((char *)(self) + (off)))
 #define TASK_INT(self, off) (*(int *)((char *)(self) + (off)))
-#define TASK_EXTRA(self) ((task_extra *)((char *)(self) + tk.off_extra))
+#define TASK_EXTRA(st, self) \
+    ((task_extra *)((char *)(self) + (st)->off_extra))
 
 
 /* _asyncio.Task.__init__(self, coro, loop=loop, name=name[, context=]). */
 static int
-call_base_init(PyObject *self, PyObject *coro, PyObject *loop,
+call_base_init(fa_state *st, PyObject *self, PyObject *coro, PyObject *loop,
                PyObject *name, PyObject *context)
 {
     PyObject *args = PyTuple_Pack(1, coro);   /* new */
@@ -123,18 +127,18 @@ call_base_init(PyObject *self, PyObject *coro, PyObject *loop,
     if (args == NULL || kwargs == NULL) {
         goto done;
     }
-    if (PyDict_SetItem(kwargs, fa_state.str_loop, loop) < 0
+    if (PyDict_SetItem(kwargs, st->str_loop, loop) < 0
             || (name != Py_None
-                && PyDict_SetItem(kwargs, fa_state.str_name, name) < 0)) {
+                && PyDict_SetItem(kwargs, st->str_name, name) < 0)) {
         goto done;
     }
 #if FA_TASK_HAS_CONTEXT
     if (context != Py_None
-            && PyDict_SetItem(kwargs, fa_state.str_context, context) < 0) {
+            && PyDict_SetItem(kwargs, st->str_context, context) < 0) {
         goto done;
     }
 #endif
-    rc = tk.base_init(self, args, kwargs);
+    rc = st->base_init(self, args, kwargs);
 done:
     Py_XDECREF(args);
     Py_XDECREF(kwargs);
@@ -143,12 +147,12 @@ done:
 
 /* loop.call_soon(step, context=context) */
 static int
-schedule_step(PyObject *loop, PyObject *step, PyObject *context)
+schedule_step(fa_state *st, PyObject *loop, PyObject *step, PyObject *context)
 {
     PyObject *args[3] = {loop, step, context};
     PyObject *handle = PyObject_VectorcallMethod(
-        fa_state.str_call_soon, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
-        fa_state.kwnames_context);   /* new */
+        st->str_call_soon, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+        st->kwnames_context);   /* new */
     if (handle == NULL) {
         return -1;
     }
@@ -159,7 +163,7 @@ schedule_step(PyObject *loop, PyObject *step, PyObject *context)
 /* Run the first step of task now, in context, with the creator's task
    stepped aside; every path restores the current task and the context. */
 static int
-start_now(PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
+start_now(fa_state *st, PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
 {
     if (PyContext_Enter(context) < 0) {
         if (!PyErr_ExceptionMatches(PyExc_RuntimeError)) {
@@ -167,12 +171,12 @@ start_now(PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
         }
         /* Entered somewhere up the stack (gh-157301): start lazily. */
         PyErr_Clear();
-        return schedule_step(loop, step, context);
+        return schedule_step(st, loop, step, context);
     }
-    PyObject *creator = PyDict_GetItemWithError(fa_state.current_tasks, loop);
+    PyObject *creator = PyDict_GetItemWithError(st->current_tasks, loop);
     if (creator != NULL) {
         Py_INCREF(creator);   /* new */
-        if (PyDict_DelItem(fa_state.current_tasks, loop) < 0) {
+        if (PyDict_DelItem(st->current_tasks, loop) < 0) {
             Py_DECREF(creator);
             (void)PyContext_Exit(context);
             return -1;
@@ -193,7 +197,7 @@ start_now(PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
     }
     int bad = 0;
     if (creator != NULL) {
-        bad = PyDict_SetItem(fa_state.current_tasks, loop, creator) < 0;
+        bad = PyDict_SetItem(st->current_tasks, loop, creator) < 0;
         Py_DECREF(creator);
     }
     if (!bad) {
@@ -214,21 +218,21 @@ start_now(PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
     if (bad) {
         return -1;
     }
-    PyObject *done = PyObject_CallOneArg(tk.base_done, task);   /* new */
+    PyObject *done = PyObject_CallOneArg(st->base_done, task);   /* new */
     if (done == NULL) {
         return -1;
     }
-    TASK_EXTRA(task)->done_eagerly = done == Py_True;
+    TASK_EXTRA(st, task)->done_eagerly = done == Py_True;
     Py_DECREF(done);
     return 0;
 }
 
 /* Task.__init__ once the arguments are parsed (all borrowed). */
 static int
-task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
+task_setup(fa_state *st, PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
            PyObject *context, int eager_start)
 {
-    task_extra *extra = TASK_EXTRA(self);
+    task_extra *extra = TASK_EXTRA(st, self);
     extra->num_cancels = 0;
     extra->done_eagerly = 0;
     if (fa_check_context(context) < 0) {
@@ -240,7 +244,7 @@ task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
         real_loop = Py_NewRef(loop);
     }
     else {
-        real_loop = fa_running_loop();
+        real_loop = fa_running_loop(st);
         if (real_loop == NULL) {
             return -1;
         }
@@ -250,7 +254,7 @@ task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
     }
     int eager = 0;
     if (eager_start && real_loop != NULL) {
-        eager = fa_may_start_eagerly(real_loop);
+        eager = fa_may_start_eagerly(st, real_loop);
         if (eager < 0) {
             Py_DECREF(real_loop);
             return -1;
@@ -258,7 +262,7 @@ task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
     }
     int catch_step = eager || (!FA_TASK_HAS_CONTEXT && context != Py_None);
     if (!catch_step) {
-        int rc = call_base_init(self, coro,
+        int rc = call_base_init(st, self, coro,
                                 real_loop != NULL ? real_loop : loop,
                                 name, context);
         Py_XDECREF(real_loop);
@@ -266,19 +270,19 @@ task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
     }
     if (real_loop == NULL) {
         /* 3.9/3.10, context given, no loop: as asyncio would pick one. */
-        real_loop = PyObject_CallNoArgs(fa_state.get_event_loop);
+        real_loop = PyObject_CallNoArgs(st->get_event_loop);
         if (real_loop == NULL) {
             return -1;
         }
     }
 
-    CatcherObject *catcher = catcher_new(real_loop);   /* new */
+    CatcherObject *catcher = catcher_new(st, real_loop);   /* new */
     if (catcher == NULL) {
         Py_DECREF(real_loop);
         return -1;
     }
-    int rc = call_base_init(self, coro, (PyObject *)catcher, name, context);
-    PyObject **loop_slot = &TASK_SLOT(self, tk.off_loop);
+    int rc = call_base_init(st, self, coro, (PyObject *)catcher, name, context);
+    PyObject **loop_slot = &TASK_SLOT(self, st->off_loop);
     if (*loop_slot == (PyObject *)catcher) {
         Py_SETREF(*loop_slot, Py_NewRef(real_loop));
     }
@@ -300,12 +304,12 @@ task_setup(PyObject *self, PyObject *coro, PyObject *loop, PyObject *name,
     if (rc == 0) {
 #if !FA_TASK_HAS_CONTEXT
         if (context != Py_None) {
-            Py_SETREF(TASK_SLOT(self, tk.off_context), Py_NewRef(context));
+            Py_SETREF(TASK_SLOT(self, st->off_context), Py_NewRef(context));
         }
 #endif
-        PyObject *task_context = TASK_SLOT(self, tk.off_context); /* borrowed */
-        rc = eager ? start_now(self, real_loop, step, task_context)
-                   : schedule_step(real_loop, step, task_context);
+        PyObject *task_context = TASK_SLOT(self, st->off_context); /* borrowed */
+        rc = eager ? start_now(st, self, real_loop, step, task_context)
+                   : schedule_step(st, real_loop, step, task_context);
     }
     Py_XDECREF(step);
     Py_DECREF(real_loop);
@@ -325,43 +329,79 @@ task_init(PyObject *self, PyObject *args, PyObject *kwds)
                                      &eager_start)) {
         return -1;
     }
-    return task_setup(self, coro, loop, name, context, eager_start);
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return -1;
+    }
+    return task_setup(st, self, coro, loop, name, context, eager_start);
 }
 
 /* fastaio.Task(coro, loop=loop, name=name, context=context,
    eager_start=eager) for the factory, without the type call's argument
    tuple and dict: the same allocation and __init__ as calling the type. */
 PyObject *
-fa_task_new_for_factory(PyObject *coro, PyObject *loop, PyObject *name,
-                     PyObject *context, int eager)
+fa_task_new_for_factory(fa_state *st, PyObject *coro, PyObject *loop,
+                        PyObject *name, PyObject *context, int eager)
 {
-    PyObject *task = fa_TaskType.tp_alloc(&fa_TaskType, 0);   /* new */
+    PyTypeObject *tp = FA_TYPE(st, task_type);   /* borrowed */
+    PyObject *task = tp->tp_alloc(tp, 0);         /* new */
     if (task == NULL) {
         return NULL;
     }
-    if (task_setup(task, coro, loop, name, context, eager) < 0) {
+    if (task_setup(st, task, coro, loop, name, context, eager) < 0) {
         Py_DECREF(task);
         return NULL;
     }
     return task;
 }
 
+static void task_dealloc(PyObject *self);
+static int task_traverse(PyObject *self, visitproc visit, void *arg);
+
+/* _asyncio.Task, found from an instance of fastaio.Task or of a subclass:
+   the base of the type whose tp_dealloc is task_dealloc.  (Dealloc and
+   traverse need no module state this way.) */
+static PyTypeObject *
+asyncio_task_of(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);   /* borrowed */
+    while (tp->tp_dealloc != task_dealloc) {
+        tp = tp->tp_base;
+    }
+    return tp->tp_base;
+}
+
 static void
 task_dealloc(PyObject *self)
 {
+    PyTypeObject *tp = Py_TYPE(self);   /* borrowed until the final decref */
     /* _asyncio.Task's dealloc runs the finalizer (the "Task was destroyed
        but it is pending!" report) only for exact Tasks. */
     if (PyObject_CallFinalizerFromDealloc(self) < 0) {
         return;   /* resurrected */
     }
-    tk.base_dealloc(self);
+    asyncio_task_of(self)->tp_dealloc(self);
+    /* The static _asyncio.Task of these versions does not release the
+       heap type of its instances. */
+    Py_DECREF(tp);
+}
+
+static int
+task_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return asyncio_task_of(self)->tp_traverse(self, visit, arg);
 }
 
 static PyObject *
 task_get_coro(PyObject *self, PyObject *Py_UNUSED(arg))
 {
-    PyObject *coro = TASK_SLOT(self, tk.off_coro);   /* borrowed */
-    if (TASK_EXTRA(self)->done_eagerly || coro == NULL) {
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
+    PyObject *coro = TASK_SLOT(self, st->off_coro);   /* borrowed */
+    if (TASK_EXTRA(st, self)->done_eagerly || coro == NULL) {
         Py_RETURN_NONE;
     }
     return Py_NewRef(coro);
@@ -370,17 +410,21 @@ task_get_coro(PyObject *self, PyObject *Py_UNUSED(arg))
 static PyObject *
 task_uncancel(PyObject *self, PyObject *Py_UNUSED(arg))
 {
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
 #if FA_TASK_HAS_CONTEXT
-    int *num = &TASK_INT(self, tk.off_num_cancels);
+    int *num = &TASK_INT(self, st->off_num_cancels);
 #else
-    int *num = &TASK_EXTRA(self)->num_cancels;
+    int *num = &TASK_EXTRA(st, self)->num_cancels;
 #endif
     /* 3.13 semantics (gh-116720): back at zero, a pending cancel() request
        is withdrawn too. */
     if (*num > 0) {
         *num -= 1;
         if (*num == 0) {
-            TASK_INT(self, tk.off_must_cancel) = 0;
+            TASK_INT(self, st->off_must_cancel) = 0;
         }
     }
     return PyLong_FromLong(*num);
@@ -390,7 +434,11 @@ task_uncancel(PyObject *self, PyObject *Py_UNUSED(arg))
 static PyObject *
 task_get_context(PyObject *self, PyObject *Py_UNUSED(arg))
 {
-    PyObject *context = TASK_SLOT(self, tk.off_context);   /* borrowed */
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
+    PyObject *context = TASK_SLOT(self, st->off_context);   /* borrowed */
     if (context == NULL) {
         Py_RETURN_NONE;
     }
@@ -401,13 +449,21 @@ task_get_context(PyObject *self, PyObject *Py_UNUSED(arg))
 static PyObject *
 task_cancelling(PyObject *self, PyObject *Py_UNUSED(arg))
 {
-    return PyLong_FromLong(TASK_EXTRA(self)->num_cancels);
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
+    return PyLong_FromLong(TASK_EXTRA(st, self)->num_cancels);
 }
 
 static PyObject *
 task_cancel(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
             PyObject *kwnames)
 {
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
     PyObject *msg = Py_None;   /* borrowed */
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     if (nargs + nkw > 1) {
@@ -425,10 +481,10 @@ task_cancel(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
         }
         msg = args[0];
     }
-    PyObject *res = PyObject_CallFunctionObjArgs(tk.base_cancel, self, msg,
+    PyObject *res = PyObject_CallFunctionObjArgs(st->base_cancel, self, msg,
                                                  NULL);   /* new */
     if (res == Py_True) {
-        TASK_EXTRA(self)->num_cancels += 1;
+        TASK_EXTRA(st, self)->num_cancels += 1;
     }
     return res;
 }
@@ -459,23 +515,13 @@ PyDoc_STRVAR(task_doc,
 "constructor (eager_start=True); adds context= and get_context() on 3.9\n"
 "and 3.10, and cancelling()/uncancel() with 3.13 semantics.");
 
-PyTypeObject fa_TaskType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "fastaio.Task",
-    .tp_dealloc = task_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = task_doc,
-    .tp_methods = task_methods,
-    .tp_init = task_init,
-};
-
 /* Find fastaio's fields in _asyncio.Task with a probe task; 0 if all are
    where expected, -1 with ImportError otherwise. */
 static int
-locate_task_fields(void)
+locate_task_fields(fa_state *st)
 {
     const Py_ssize_t ptr = (Py_ssize_t)sizeof(PyObject *);
-    const Py_ssize_t size = tk.base->tp_basicsize;
+    const Py_ssize_t size = FA_TYPE(st, task_base)->tp_basicsize;
     PyObject *coro = NULL, *name = NULL, *probe = NULL, *res = NULL;
     PyObject *context = NULL;   /* all new */
     CatcherObject *catcher = NULL;
@@ -492,13 +538,13 @@ locate_task_fields(void)
     Py_DECREF(sleep);
     name = PyUnicode_FromString("fastaio-layout-probe");
     context = PyContext_New();
-    catcher = catcher_new(NULL);
+    catcher = catcher_new(st, NULL);
     if (coro == NULL || name == NULL || context == NULL || catcher == NULL) {
         goto done;
     }
-    probe = tk.base->tp_new(&fa_TaskType, NULL, NULL);
+    probe = FA_TYPE(st, task_base)->tp_new(FA_TYPE(st, task_type), NULL, NULL);
     if (probe == NULL
-            || call_base_init(probe, coro, (PyObject *)catcher, name,
+            || call_base_init(st, probe, coro, (PyObject *)catcher, name,
                               context) < 0) {
         goto done;
     }
@@ -506,45 +552,45 @@ locate_task_fields(void)
             || catcher->step == NULL) {
         goto done;
     }
-    tk.off_loop = sizeof(PyObject);
-    tk.off_coro = 0;
+    st->off_loop = sizeof(PyObject);
+    st->off_coro = 0;
     for (Py_ssize_t off = sizeof(PyObject); off + ptr <= size; off += ptr) {
         if (TASK_SLOT(probe, off) == coro) {
-            if (tk.off_coro != 0) {
+            if (st->off_coro != 0) {
                 goto done;   /* not unique */
             }
-            tk.off_coro = off;
+            st->off_coro = off;
         }
     }
     /* must_cancel, log_destroy_pending (3.11: and the cancel counter) */
     const Py_ssize_t nints = FA_TASK_HAS_CONTEXT ? 3 : 2;
-    if (tk.off_coro == 0
-            || tk.off_coro + 3 * ptr + nints * (Py_ssize_t)sizeof(int)
+    if (st->off_coro == 0
+            || st->off_coro + 3 * ptr + nints * (Py_ssize_t)sizeof(int)
                > size) {
         goto done;
     }
-    tk.off_name = tk.off_coro + ptr;
-    tk.off_context = tk.off_coro + 2 * ptr;
-    tk.off_must_cancel = tk.off_coro + 3 * ptr;
-    tk.off_num_cancels = tk.off_must_cancel + 2 * (Py_ssize_t)sizeof(int);
-    if (TASK_SLOT(probe, tk.off_coro - ptr) != NULL   /* fut_waiter */
-            || TASK_SLOT(probe, tk.off_name) != name
-            || !PyContext_CheckExact(TASK_SLOT(probe, tk.off_context))
-            || TASK_INT(probe, tk.off_must_cancel) != 0) {
+    st->off_name = st->off_coro + ptr;
+    st->off_context = st->off_coro + 2 * ptr;
+    st->off_must_cancel = st->off_coro + 3 * ptr;
+    st->off_num_cancels = st->off_must_cancel + 2 * (Py_ssize_t)sizeof(int);
+    if (TASK_SLOT(probe, st->off_coro - ptr) != NULL   /* fut_waiter */
+            || TASK_SLOT(probe, st->off_name) != name
+            || !PyContext_CheckExact(TASK_SLOT(probe, st->off_context))
+            || TASK_INT(probe, st->off_must_cancel) != 0) {
         goto done;
     }
 #if FA_TASK_HAS_CONTEXT
-    if (TASK_SLOT(probe, tk.off_context) != context
-            || TASK_INT(probe, tk.off_num_cancels) != 0) {
+    if (TASK_SLOT(probe, st->off_context) != context
+            || TASK_INT(probe, st->off_num_cancels) != 0) {
         goto done;
     }
 #endif
-    res = PyObject_CallOneArg(tk.base_cancel, probe);
-    if (res != Py_True || TASK_INT(probe, tk.off_must_cancel) != 1) {
+    res = PyObject_CallOneArg(st->base_cancel, probe);
+    if (res != Py_True || TASK_INT(probe, st->off_must_cancel) != 1) {
         goto done;
     }
 #if FA_TASK_HAS_CONTEXT
-    if (TASK_INT(probe, tk.off_num_cancels) != 1) {
+    if (TASK_INT(probe, st->off_num_cancels) != 1) {
         goto done;
     }
 #endif
@@ -579,7 +625,7 @@ done:
 }
 
 int
-fa_task39_init(PyObject *module)
+fa_task39_init(fa_state *st, PyObject *module)
 {
     PyObject *base = PyObject_GetAttrString(PyImport_AddModule("asyncio"),
                                             "Task");   /* new */
@@ -588,35 +634,62 @@ fa_task39_init(PyObject *module)
     }
     if (!PyType_Check(base)
             || strcmp(((PyTypeObject *)base)->tp_name, "_asyncio.Task") != 0
-            || ((PyTypeObject *)base)->tp_init == NULL) {
+            || ((PyTypeObject *)base)->tp_init == NULL
+            || !PyType_HasFeature((PyTypeObject *)base, Py_TPFLAGS_HAVE_GC)) {
         Py_DECREF(base);
         PyErr_SetString(PyExc_ImportError,
                         "fastaio._core needs asyncio.Task to be the C Task "
                         "of _asyncio");
         return -1;
     }
-    tk.base = (PyTypeObject *)base;   /* keeps the reference */
-    tk.base_init = tk.base->tp_init;
-    tk.base_dealloc = tk.base->tp_dealloc;
-    tk.base_cancel = PyObject_GetAttrString(base, "cancel");
-    tk.base_done = PyObject_GetAttrString(base, "done");
-    if (tk.base_cancel == NULL || tk.base_done == NULL) {
+    st->task_base = base;   /* keeps the reference */
+    PyTypeObject *tb = (PyTypeObject *)base;   /* borrowed */
+    st->base_init = tb->tp_init;
+    st->base_cancel = PyObject_GetAttrString(base, "cancel");
+    st->base_done = PyObject_GetAttrString(base, "done");
+    if (st->base_cancel == NULL || st->base_done == NULL) {
         return -1;
     }
+    st->catcher_type = PyType_FromModuleAndSpec(module, &catcher_spec, NULL);
+    if (st->catcher_type == NULL) {
+        return -1;
+    }
+    FA_DISALLOW_INSTANTIATION(st->catcher_type);
+
+    /* fastaio's fields go after _asyncio.Task's, whose size is known only
+       now: the spec is made here. */
     Py_ssize_t align = (Py_ssize_t)sizeof(void *);
-    tk.off_extra = (tk.base->tp_basicsize + align - 1) / align * align;
-    fa_TaskType.tp_base = tk.base;
-    fa_TaskType.tp_basicsize = tk.off_extra + (Py_ssize_t)sizeof(task_extra);
-    if (PyType_Ready(&CatcherType) < 0 || PyType_Ready(&fa_TaskType) < 0) {
+    st->off_extra = (tb->tp_basicsize + align - 1) / align * align;
+    PyType_Slot slots[] = {
+        {Py_tp_dealloc, task_dealloc},
+        {Py_tp_traverse, task_traverse},
+        {Py_tp_clear, (void *)tb->tp_clear},
+        {Py_tp_init, task_init},
+        {Py_tp_methods, task_methods},
+        {Py_tp_doc, (void *)task_doc},
+        {0, NULL}
+    };
+    PyType_Spec spec = {
+        "fastaio.Task",   /* __module__ "fastaio" comes from the name */
+        (int)(st->off_extra + (Py_ssize_t)sizeof(task_extra)),
+        0,
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+        slots,
+    };
+    PyObject *bases = PyTuple_Pack(1, base);   /* new; 3.9 wants a tuple */
+    if (bases == NULL) {
         return -1;
     }
-    /* __module__ "fastaio" comes from tp_name. */
-    if (locate_task_fields() < 0) {
+    st->task_type = PyType_FromModuleAndSpec(module, &spec, bases);
+    Py_DECREF(bases);
+    if (st->task_type == NULL) {
         return -1;
     }
-    Py_INCREF(&fa_TaskType);
-    if (PyModule_AddObject(module, "Task", (PyObject *)&fa_TaskType) < 0) {
-        Py_DECREF(&fa_TaskType);
+    if (locate_task_fields(st) < 0) {
+        return -1;
+    }
+    if (PyModule_AddObject(module, "Task", Py_NewRef(st->task_type)) < 0) {
+        Py_DECREF(st->task_type);
         return -1;
     }
     return 0;
