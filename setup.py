@@ -73,7 +73,10 @@ def _pure_mode_extensions(cflags):
                         HERE / out / (name + ".py"))
         shutil.copyfile(HERE / SRC / (name + ".pxd"),
                         HERE / out / (name + ".pxd"))
+        # Heap types, so that the classes can be given the module they are
+        # published in (fastaio.TaskGroup).
         exts.append(Extension("fastaio." + name, [str(out / (name + ".py"))],
+                              define_macros=[("CYTHON_USE_TYPE_SPECS", "1")],
                               extra_compile_args=cflags))
     return cythonize(
         exts, include_path=[str(out.parent)],

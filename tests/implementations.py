@@ -50,9 +50,9 @@ def _api(core, implementation):
 # compiled TaskGroup (fastaio._ctaskgroups), which otherwise goes with the
 # compiled core only.
 if os.environ.get("FASTAIO_TEST_COMPILED_TASKGROUP", "") not in ("", "0"):
-    from fastaio import _ctaskgroups
-    _impl.task_group = lambda core: _ctaskgroups.TaskGroup
-    _impl.TaskGroup = fastaio.TaskGroup = _ctaskgroups.TaskGroup
+    _impl.CTaskGroup = _impl._compiled_task_group()
+    _impl.task_group = lambda core: _impl.CTaskGroup
+    _impl.TaskGroup = fastaio.TaskGroup = _impl.CTaskGroup
 
 
 IMPLEMENTATIONS = {"python": _api(_pycore, "python")}

@@ -67,6 +67,7 @@ def _compiled_task_group():
         from ._ctaskgroups import TaskGroup
     except ImportError:
         return None
+    TaskGroup.__module__ = "fastaio"     # the public name, as for the Task
     return TaskGroup
 
 
