@@ -5,6 +5,7 @@ implementation only; interpreters other than CPython always get it.
 """
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 
@@ -47,7 +48,38 @@ def _extensions():
             compiler_directives={"language_level": 3, "embedsignature": True},
             build_dir="build/cython",
         )
-    return exts
+    return exts + _pure_mode_extensions(cflags)
+
+
+# Compiled twins of pure-Python modules: fastaio.<name> is
+# python/fastaio/<source>.py compiled in Cython's pure-Python mode with the
+# declarations of src/_fastaio/<name>.pxd; the pure module stays importable.
+PURE_MODE = {"_ctasks": "_tasks", "_ctaskgroups": "_taskgroups"}
+
+
+def _pure_mode_extensions(cflags):
+    from Cython.Build import cythonize
+
+    # Cython pairs a .py with the .pxd of the same name in the same package
+    # directory: both are copied, under the compiled module's name, into
+    # build/cython/fastaio/, whose .pxd files the twins cimport.
+    out = Path("build") / "cython" / "fastaio"
+    (HERE / out).mkdir(parents=True, exist_ok=True)
+    (HERE / out / "__init__.pxd").touch()
+    exts = []
+    for name, source in PURE_MODE.items():
+        shutil.copyfile(HERE / "python" / "fastaio" / (source + ".py"),
+                        HERE / out / (name + ".py"))
+        shutil.copyfile(HERE / SRC / (name + ".pxd"),
+                        HERE / out / (name + ".pxd"))
+        # Heap types, so that the classes can be given the module they are
+        # published in (fastaio.TaskGroup).
+        exts.append(Extension("fastaio." + name, [str(out / (name + ".py"))],
+                              define_macros=[("CYTHON_USE_TYPE_SPECS", "1")],
+                              extra_compile_args=cflags))
+    return cythonize(
+        exts, include_path=[str(out.parent)],
+        compiler_directives={"language_level": 3, "embedsignature": True})
 
 
 class sdist(_sdist):

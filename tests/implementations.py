@@ -4,6 +4,7 @@ the other one it is the same objects made over that core by the package's
 ``*_core`` functions."""
 import asyncio
 import functools
+import os
 import types
 
 import fastaio
@@ -16,7 +17,7 @@ except ImportError:  # not installable on this interpreter or platform
 
 # The names every core defines, and the core-independent public names.
 CORE_NAMES = _pycore.__all__
-SHARED_NAMES = ("TaskGroup", "Timeout", "timeout", "timeout_at", "to_thread",
+SHARED_NAMES = ("Timeout", "timeout", "timeout_at", "to_thread",
                 "TimeoutError", "uninstall")
 
 
@@ -38,10 +39,20 @@ def _api(core, implementation):
         api.create_task = functools.partial(_loops.create_task_core, core)
     for name in CORE_NAMES:
         setattr(api, name, getattr(core, name))
+    api.TaskGroup = _impl.task_group(core)
     api.IMPLEMENTATION = implementation
     api.core = core
     api.is_fastaio_factory = _tasks.is_fastaio_factory
     return api
+
+
+# FASTAIO_TEST_COMPILED_TASKGROUP=1: every core, and fastaio itself, use the
+# compiled TaskGroup (fastaio._ctaskgroups), which otherwise goes with the
+# compiled core only.
+if os.environ.get("FASTAIO_TEST_COMPILED_TASKGROUP", "") not in ("", "0"):
+    _impl.CTaskGroup = _impl._compiled_task_group()
+    _impl.task_group = lambda core: _impl.CTaskGroup
+    _impl.TaskGroup = fastaio.TaskGroup = _impl.CTaskGroup
 
 
 IMPLEMENTATIONS = {"python": _api(_pycore, "python")}

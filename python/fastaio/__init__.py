@@ -22,7 +22,6 @@ from . import _compat, _impl, _pycore
 from ._impl import IMPLEMENTATION, USE_EXTENSIONS, WHY
 from ._install import install, uninstall, unpatch_asyncio
 from ._loops import EventLoop, Runner, create_task, new_event_loop, run
-from ._taskgroups import TaskGroup
 from ._timeouts import Timeout, timeout, timeout_at
 
 try:
@@ -64,6 +63,7 @@ create_eager_task_factory = _impl.core.create_eager_task_factory
 current_task = _impl.core.current_task
 eager_task_factory = _impl.core.eager_task_factory
 gather = _impl.core.gather
+TaskGroup = _impl.TaskGroup
 TimeoutError = _compat.TimeoutError
 to_thread = _asyncio.to_thread
 

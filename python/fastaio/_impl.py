@@ -8,6 +8,10 @@ fails to import falls back to the twin with a RuntimeWarning, unless
 then the ImportError propagates.
 
 Both cores define the names of ``_pycore.__all__``.
+
+The compiled core comes with ``fastaio._ctaskgroups``, the module
+``_taskgroups`` compiled by Cython; where that does not import, the
+pure-Python TaskGroup is used.
 """
 import importlib.util
 import os
@@ -15,6 +19,7 @@ import sys
 import warnings
 
 from . import _pycore
+from ._taskgroups import TaskGroup as PyTaskGroup
 
 
 def _flag(name):
@@ -55,3 +60,28 @@ USE_EXTENSIONS = ccore is not None
 IMPLEMENTATION = "c" if USE_EXTENSIONS else "python"
 #: The core in use: ``fastaio._core`` or ``fastaio._pycore``.
 core = ccore if USE_EXTENSIONS else _pycore
+
+
+def _compiled_task_group():
+    try:
+        from ._ctaskgroups import TaskGroup
+    except ImportError:
+        return None
+    TaskGroup.__module__ = "fastaio"     # the public name, as for the Task
+    return TaskGroup
+
+
+#: The compiled TaskGroup, or None.
+CTaskGroup = _compiled_task_group() if USE_EXTENSIONS else None
+
+
+def task_group(core):
+    """The TaskGroup class that goes with ``core``: the compiled one with
+    the compiled core where it imports, else the pure-Python one."""
+    if core is ccore and CTaskGroup is not None:
+        return CTaskGroup
+    return PyTaskGroup
+
+
+#: The TaskGroup of the core in use.
+TaskGroup = task_group(core)

@@ -85,8 +85,7 @@ def _new_current_task(original, core):
 
 
 def _new_task_group(original, core):
-    from ._taskgroups import TaskGroup
-    return TaskGroup
+    return _impl.task_group(core)
 
 
 # name -> (the modules whose attribute it replaces, a function that makes
