@@ -523,3 +523,14 @@ def test_cpython_suites_skip_without_the_test_package():
     assert proc.returncode == 5, proc.stdout + proc.stderr
     assert "1 skipped" in proc.stdout
     assert "no test.test_asyncio" in proc.stdout
+
+
+def test_factory_names_the_task_class_in_use(fa):
+    """The factory's constructor is the implementation's own Task, and its
+    repr says so (on 3.12.0-3.12.4 the compiled core has a Task of its own
+    instead of the pure core's)."""
+    ctor = fa.eager_task_factory._fastaio_task_constructor
+    assert ctor is fa.Task
+    assert repr(fa.Task) in repr(fa.eager_task_factory)
+    if fa.IMPLEMENTATION == "c":
+        assert fa.Task.__module__ != "fastaio._pycore"
