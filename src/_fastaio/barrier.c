@@ -456,13 +456,8 @@ give_back(BarrierObject *b, Py_ssize_t index, wakeups *w)
 static PyObject *
 bound_loop(BarrierObject *b)
 {
-    PyObject *loop = PyObject_CallNoArgs(b->st->get_running_loop);   /* new */
+    PyObject *loop = fa_require_running_loop(b->st);   /* new */
     if (loop == NULL) {
-        return NULL;
-    }
-    if (loop == Py_None) {
-        Py_DECREF(loop);
-        PyErr_SetString(PyExc_RuntimeError, "no running event loop");
         return NULL;
     }
     int ok;

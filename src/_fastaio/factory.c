@@ -412,6 +412,23 @@ PyDoc_STRVAR(create_task_doc,
 "loop.create_task for loops that run fastaio's factory: the factory gets\n"
 "the name and the context before the task's first step.");
 
+/* BaseEventLoop._check_closed() without the call: 0 if loop is open, -1
+   with RuntimeError("Event loop is closed") or another error set.
+   str_closed: the interned "_closed", or NULL to intern it now. */
+static int
+check_open(PyObject *loop, PyObject *str_closed)
+{
+    PyObject *closed = str_closed == NULL
+        ? fa_getattr_interned(loop, "_closed")
+        : PyObject_GetAttr(loop, str_closed);                   /* new */
+    int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
+    Py_XDECREF(closed);
+    if (is_closed > 0) {
+        PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
+    }
+    return is_closed == 0 ? 0 : -1;
+}
+
 /* create_task_via_factory for a loop whose factory is not the compiled one
    (factory: new reference, taken over): as _pycore.create_task_via_factory.
    The pure twin's factory (a non-None _fastaio_task_constructor) gets
@@ -440,18 +457,9 @@ create_task_other(PyTypeObject *base_loop, PyObject *loop, PyObject *factory,
             Py_DECREF(ctor);
         }
     }
-    if (pure) {
-        /* BaseEventLoop._check_closed(), without the call. */
-        PyObject *closed = fa_getattr_interned(loop, "_closed");   /* new */
-        int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
-        Py_XDECREF(closed);
-        if (is_closed != 0) {
-            if (is_closed > 0) {
-                PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
-            }
-            Py_DECREF(factory);
-            return NULL;
-        }
+    if (pure && check_open(loop, NULL) < 0) {
+        Py_DECREF(factory);
+        return NULL;
     }
     else {
         Py_SETREF(factory, fa_getattr_interned((PyObject *)base_loop,
@@ -570,14 +578,7 @@ create_task_via_factory(PyObject *loop, PyTypeObject *base_loop,
                                  args + nargs, kwnames);
     }
     FactoryObject *f = (FactoryObject *)factory;
-    /* BaseEventLoop._check_closed(), without the call. */
-    PyObject *closed = PyObject_GetAttr(loop, f->st->str_closed);   /* new */
-    int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
-    Py_XDECREF(closed);
-    if (is_closed != 0) {
-        if (is_closed > 0) {
-            PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
-        }
+    if (check_open(loop, f->st->str_closed) < 0) {
         Py_DECREF(factory);
         return NULL;
     }

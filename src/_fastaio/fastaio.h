@@ -102,6 +102,7 @@ extern FA_THREAD_LOCAL int fa_eager_depth;
 /* module.c: the running loop and the checks shared by the factory and the
    Task. */
 PyObject *fa_running_loop(fa_state *st);      /* new reference, or NULL */
+PyObject *fa_require_running_loop(fa_state *st);   /* not None; or NULL */
 int fa_check_context(PyObject *context);
 PyObject *fa_getattr_interned(PyObject *obj, const char *name);  /* new */
 int fa_may_start_eagerly(fa_state *st, PyObject *loop);

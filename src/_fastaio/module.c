@@ -79,6 +79,20 @@ fa_running_loop(fa_state *st)
     return PyObject_CallNoArgs(st->get_running_loop);
 }
 
+/* The running loop of this thread (a new reference), or NULL with
+   RuntimeError("no running event loop") as asyncio.get_running_loop(). */
+PyObject *
+fa_require_running_loop(fa_state *st)
+{
+    PyObject *loop = fa_running_loop(st);   /* new */
+    if (loop == Py_None) {
+        Py_DECREF(loop);
+        PyErr_SetString(PyExc_RuntimeError, "no running event loop");
+        return NULL;
+    }
+    return loop;
+}
+
 /* 1 if loop is the running loop of this thread, 0 if not, -1 on error. */
 static int
 is_running_here(fa_state *st, PyObject *loop)
@@ -196,13 +210,8 @@ current_task(PyObject *module, PyObject *const *args,
         task = PyDict_GetItemWithError(st->current_tasks, loop);
     }
     else {
-        loop = fa_running_loop(st);   /* new */
+        loop = fa_require_running_loop(st);   /* new */
         if (loop == NULL) {
-            return NULL;
-        }
-        if (loop == Py_None) {
-            Py_DECREF(loop);
-            PyErr_SetString(PyExc_RuntimeError, "no running event loop");
             return NULL;
         }
         task = PyDict_GetItemWithError(st->current_tasks, loop);
