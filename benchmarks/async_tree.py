@@ -161,18 +161,12 @@ def measure(shape, leaf, loop_name, levels, branches, rounds, warmup,
         else:
             setups[v] = ns
     loops = {v: ns.new_loop() for v, ns in setups.items()}
-    times = {v: [] for v in setups}
-    want = expected(levels, branches, leaf)
     try:
-        for r in range(warmup + rounds):
-            for v in variants.rotated(setups, r):
-                dt, result = run_tree(loops[v], setups[v], shape, leaf,
-                                      levels, branches)
-                if result != want:
-                    raise AssertionError(
-                        f"{v}: tree result {result} != {want}")
-                if r >= warmup:
-                    times[v].append(dt)
+        times = variants.interleaved(
+            list(setups),
+            lambda v: run_tree(loops[v], setups[v], shape, leaf, levels,
+                               branches),
+            expected(levels, branches, leaf), rounds, warmup)
     finally:
         for loop in loops.values():
             loop.close()

@@ -189,3 +189,23 @@ def rotated(items, k):
         return items
     k %= len(items)
     return items[k:] + items[:k]
+
+
+def interleaved(names, run_once, want, rounds, warmup, repeat=1):
+    """Time ``run_once(name)`` (which returns ``(seconds, result)``) for
+    every name, round by round, each round in an order rotated from the
+    last; a sample is the best of ``repeat`` runs, and the first ``warmup``
+    rounds are discarded.  Every result must equal ``want``.  Returns
+    ``{name: [seconds per round]}``."""
+    times = {name: [] for name in names}
+    for r in range(warmup + rounds):
+        for name in rotated(names, r):
+            best = None
+            for _ in range(repeat):
+                dt, result = run_once(name)
+                if result != want:
+                    raise AssertionError(f"{name}: result {result} != {want}")
+                best = dt if best is None else min(best, dt)
+            if r >= warmup:
+                times[name].append(best)
+    return times

@@ -392,15 +392,49 @@ def test_event_loop_methods_of_the_core(fa):
         loop.close()
     assert loop.is_running() is False
     for name in ("is_running", "get_debug", "create_task"):
-        method = vars(fa.EventLoop)[name]
+        method = vars(loop).get(name)
         if fa is IMPLEMENTATIONS.get("c"):
-            # Method descriptors: no bound method per call, and no loop
-            # that is not a BaseEventLoop.
-            assert type(method).__name__ == "method_descriptor", name
-            with pytest.raises(TypeError):
-                method(object())
+            # The core's C functions, bound to the loop: no Python frame
+            # per call, and no loop that is not a BaseEventLoop.
+            assert type(method.__func__).__name__ == \
+                "builtin_function_or_method", name
+            with pytest.raises(TypeError, match="BaseEventLoop"):
+                method.__func__(object())
         elif name != "create_task":
-            assert method is getattr(base_events.BaseEventLoop, name)
+            assert method is None
+            assert getattr(loop, name).__func__ is getattr(
+                base_events.BaseEventLoop, name)
+
+
+def test_install_binds_the_core_loop_methods(fa, loop_kind):
+    """install() sets the core's create_task (and, compiled, is_running and
+    get_debug) on a stdlib loop, and uninstall() takes them off again."""
+    loop = make_loop(fa, loop_kind, install=False)
+    try:
+        fa.install(loop)
+        own = getattr(loop, "__dict__", {})
+        stdlib = isinstance(loop, base_events.BaseEventLoop)
+        compiled = fa is IMPLEMENTATIONS.get("c")
+        expect = set()
+        if stdlib and (compiled or not _compat.PY314):
+            expect.add("create_task")
+        if stdlib and compiled:
+            expect |= {"is_running", "get_debug"}
+        assert expect <= set(own)
+        assert not ({"create_task", "is_running", "get_debug"} - expect) \
+            & set(own)
+        assert loop.get_debug() is False and loop.is_running() is False
+
+        async def main():
+            return loop.is_running(), loop.create_task(
+                asyncio.sleep(0, "r"), name="t").get_name()
+
+        assert loop.run_until_complete(main()) == (True, "t")
+        fa.uninstall(loop)
+        assert not {"create_task", "is_running", "get_debug"} & set(
+            getattr(loop, "__dict__", {}))
+    finally:
+        loop.close()
 
 
 @pytest.mark.skipif(_compat.PY312, reason="asyncio.Task starts eagerly "
@@ -534,3 +568,35 @@ def test_factory_names_the_task_class_in_use(fa):
     assert repr(fa.Task) in repr(fa.eager_task_factory)
     if fa.IMPLEMENTATION == "c":
         assert fa.Task.__module__ != "fastaio._pycore"
+
+
+@pytest.mark.skipif("c" not in IMPLEMENTATIONS, reason="no compiled core")
+def test_ready_awaitable_of_the_core():
+    """The compiled core's ready(value), which TaskGroup.__aenter__ and a
+    finished __aexit__ return: it returns its value once, without
+    suspending, and behaves as a coroutine that was never started."""
+    from fastaio import _core
+
+    async def main():
+        for value in (None, 7, (1, 2), ValueError("v")):
+            assert await _core.ready(value) is value
+        twice = _core.ready(1)
+        assert await twice == 1
+        with pytest.raises(RuntimeError, match="already awaited"):
+            await twice
+        with pytest.raises(KeyError):
+            _core.ready(1).throw(KeyError("k"))
+        with pytest.raises(TypeError, match="non-None"):
+            _core.ready(1).send(2)
+        closed = _core.ready(1)
+        assert closed.close() is None
+        with pytest.raises(RuntimeError):
+            await closed
+        loop = asyncio.get_running_loop()
+        ran = []
+        loop.call_soon(ran.append, "soon")
+        await _core.ready(None)
+        assert ran == []        # no trip through the loop
+        return "ok"
+
+    assert asyncio.run(main()) == "ok"

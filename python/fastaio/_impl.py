@@ -64,9 +64,12 @@ core = ccore if USE_EXTENSIONS else _pycore
 
 def _compiled_task_group():
     try:
+        from . import _ctasks
         from ._ctaskgroups import TaskGroup
     except ImportError:
         return None
+    # The compiled group creates its tasks through the compiled core.
+    _ctasks.use_compiled_core(ccore)
     TaskGroup.__module__ = "fastaio"     # the public name, as for the Task
     return TaskGroup
 

@@ -2,8 +2,9 @@
 asyncio itself, each with its opt-out.
 
 On the loop, ``install()`` sets fastaio's eager task factory and, on a
-stdlib loop before 3.14, an instance attribute ``create_task`` that hands
-``name`` and ``context`` to the factory.  Process-wide, once, it replaces
+stdlib loop, the core's ``create_task`` (and, compiled, ``is_running`` and
+``get_debug``) as instance attributes bound to the loop (see
+``_BASE_METHODS``).  Process-wide, once, it replaces
 some functions of ``asyncio`` (and ``asyncio.tasks``) on the versions that
 need it; each replacement calls the original for loops that do not run
 fastaio:
@@ -34,8 +35,6 @@ from . import _compat, _impl, _pycore
 from ._tasks import is_fastaio_factory
 
 __all__ = ("install", "uninstall", "unpatch_asyncio")
-
-_stdlib_create_task = base_events.BaseEventLoop.create_task
 
 # --------------------------------------------------------------------------
 # asyncio's functions
@@ -190,12 +189,44 @@ def install_core(core, loop=None, force=False):
         _remember(loop, current)
     loop.set_task_factory(factory)
     patch_asyncio(core)
-    if (not _compat.PY314
-            and type(loop).create_task is _stdlib_create_task
-            and "create_task" not in getattr(loop, "__dict__", ())):
-        loop.create_task = types.MethodType(core.create_task_via_factory,
-                                            loop)
+    bind_loop_methods(core, loop)
     return loop
+
+
+# The methods of BaseEventLoop that install() replaces, on the instance,
+# on a loop whose class kept them: create_task (it hands name and context
+# to the factory, which CPython's does only from 3.14 on; the compiled
+# core's also runs without a Python frame, so it is set on every version),
+# and, with the compiled core, is_running() and get_debug(), which
+# asyncio's Task constructor calls for every task.  The core's are
+# functions taking the loop first, bound to it here.
+_BASE_METHODS = ("create_task", "is_running", "get_debug")
+
+
+def _core_method(core, name):
+    """The core's function for the loop method ``name``, or None where it
+    replaces nothing."""
+    if name == "create_task":
+        if core is _pycore and _compat.PY314:
+            return None
+        return core.create_task_via_factory
+    method = getattr(core, "loop_" + name)
+    return None if method is getattr(base_events.BaseEventLoop, name) \
+        else method
+
+
+def bind_loop_methods(core, loop):
+    """Set on ``loop`` the methods of ``_BASE_METHODS`` that its class kept
+    from BaseEventLoop, bound to it."""
+    own = getattr(loop, "__dict__", None)
+    if own is None:
+        return
+    for name in _BASE_METHODS:
+        method = _core_method(core, name)
+        if (method is not None and name not in own
+                and getattr(type(loop), name)
+                is getattr(base_events.BaseEventLoop, name)):
+            setattr(loop, name, types.MethodType(method, loop))
 
 
 def install(loop=None, *, force=False):
@@ -222,14 +253,15 @@ def uninstall(loop=None):
     if not is_fastaio_factory(loop.get_task_factory()):
         return
     loop.set_task_factory(_forget(loop))
-    patched = getattr(loop, "__dict__", {}).get("create_task")
-    if _set_by_install(patched):
-        del loop.create_task
+    own = getattr(loop, "__dict__", {})
+    for name in _BASE_METHODS:
+        if _set_by_install(name, own.get(name)):
+            delattr(loop, name)
 
 
-def _set_by_install(method):
-    """True if ``method`` is a loop's create_task that install() set."""
+def _set_by_install(name, method):
+    """True if ``method`` is the loop method ``name`` that install() set."""
     func = getattr(method, "__func__", None)
     return func is not None and any(
-        func is c.create_task_via_factory
+        func is _core_method(c, name)
         for c in (_pycore, _impl.ccore) if c is not None)

@@ -5,10 +5,10 @@ Each is defined for the core in use (``fastaio._impl.core``); the
 """
 import asyncio
 import sys
-from asyncio import base_events, events
+from asyncio import events
 
 from . import _compat, _impl
-from ._install import install, patch_asyncio
+from ._install import bind_loop_methods, install, patch_asyncio
 from ._tasks import is_fastaio_factory, spawn
 
 __all__ = ("EventLoop", "Runner", "create_task", "new_event_loop", "run")
@@ -24,36 +24,25 @@ else:
     _DefaultLoop = asyncio.SelectorEventLoop
 
 
-def _core_methods(core):
-    """What ``EventLoop`` takes from ``core``."""
-    methods = {"_fastaio_core": core,
-               "create_task": core.create_task_via_factory}
-    for name in ("is_running", "get_debug"):
-        # Only where the platform's loop class kept BaseEventLoop's method.
-        if getattr(_DefaultLoop, name) is getattr(
-                base_events.BaseEventLoop, name):
-            methods[name] = getattr(core, "loop_" + name)
-    return methods
-
-
 class EventLoop(_DefaultLoop):
     """The default asyncio event loop, with fastaio installed."""
+
+    _fastaio_core = _impl.core
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         core = self._fastaio_core
         self.set_task_factory(core.eager_task_factory)
         patch_asyncio(core)
+        bind_loop_methods(core, self)
 
 
-for _name, _value in _core_methods(_impl.core).items():
-    setattr(EventLoop, _name, _value)
 EventLoop.__module__ = "fastaio"
 
 
 def event_loop_class_core(core):
     """``EventLoop`` over the given core."""
-    return type("EventLoop", (EventLoop,), _core_methods(core))
+    return type("EventLoop", (EventLoop,), {"_fastaio_core": core})
 
 
 def new_event_loop():

@@ -16,7 +16,8 @@ Differences from the stdlib, on purpose:
 from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
-from ._tasks import is_fastaio_factory, need_cancel_counting, spawn
+from ._tasks import (is_fastaio_factory, need_cancel_counting, ready,
+                     spawn, task_factory_of)
 
 __all__ = ("TaskGroup",)
 
@@ -62,7 +63,9 @@ class TaskGroup:
             parts.append("entered")
         return "<TaskGroup" + "".join(" " + p for p in parts) + ">"
 
-    async def __aenter__(self):
+    def __aenter__(self):
+        # Not a coroutine: nothing here suspends, so the awaitable returned
+        # is one that is already finished (see _tasks.ready).
         if self._entered:
             raise RuntimeError(f"TaskGroup {self!r} has already been entered")
         if self._loop is None:
@@ -73,22 +76,25 @@ class TaskGroup:
                 f"TaskGroup {self!r} cannot determine the parent task")
         need_cancel_counting(parent, "fastaio.TaskGroup")
         self._parent_task = parent
-        self._eager = is_fastaio_factory(self._loop.get_task_factory())
+        self._eager = is_fastaio_factory(task_factory_of(self._loop))
         self._entered = True
         if self._cancel_when_entered:
             self.cancel()
-        return self
+        return ready(self)
 
-    async def __aexit__(self, et, exc, tb):
+    def __aexit__(self, et, exc, tb):
         tb = None
         if (et is None and not self._tasks and not self._errors
                 and not self._aborting and not self._parent_cancel_requested):
             # Nothing to wait for and nothing to report: what the general
-            # path below does in that case, without its frames.
+            # path below does in that case, without suspending.
             self._exiting = True
             self._parent_task = None
             self._errors = None
-            return None
+            return ready(None)
+        return self._exit(et, exc)
+
+    async def _exit(self, et, exc):
         try:
             return await self._wait_and_raise(et, exc)
         finally:

@@ -38,17 +38,64 @@ def create_task_on(loop, factory, coro, name, context, kwargs, plain):
     return plain(coro, **task_kwargs(kwargs, name, context))
 
 
+# The compiled core's C functions that do the work of spawn(),
+# task_factory_of() and ready() below without Python frames, in the
+# compiled twin of this module (fastaio._ctasks, which fastaio's compiled
+# TaskGroup calls), once fastaio._impl gave it the core; None in this pure
+# module.
+_c_spawn = _c_task_factory = _c_ready = None
+
+
+def use_compiled_core(core):
+    """Do the work of this module through ``core``'s C functions (called by
+    ``fastaio._impl`` on the compiled twin only)."""
+    global _c_spawn, _c_task_factory, _c_ready
+    _c_spawn = core.spawn
+    _c_task_factory = core.loop_task_factory
+    _c_ready = core.ready
+
+
+def task_factory_of(loop):
+    """``loop.get_task_factory()``."""
+    if _c_task_factory is not None:
+        return _c_task_factory(loop)
+    return loop.get_task_factory()
+
+
+async def _ready(value):
+    return value
+
+
+def ready(value):
+    """An awaitable that returns ``value`` without suspending."""
+    if _c_ready is not None:
+        return _c_ready(value)
+    return _ready(value)
+
+
 def spawn(loop, coro, name=None, context=None, kwargs=None):
     """``loop.create_task(coro, name=name, context=context, **kwargs)`` with
     ``name`` and ``context`` reaching fastaio's factory before the first
     step on every version and every kind of loop."""
+    if _c_spawn is not None and not kwargs:
+        # The C version for a compiled factory; NotImplemented otherwise.
+        task = _c_spawn(loop, coro, name, context)
+        if task is not NotImplemented:
+            return task
     return create_task_on(loop, loop.get_task_factory(), coro, name, context,
                           {} if kwargs is None else kwargs, loop.create_task)
 
 
+_counting_types = set()   # task types known to have uncancel()
+
+
 def need_cancel_counting(task, what):
     """Raise a clear error if ``task`` lacks cancelling()/uncancel()."""
-    if not hasattr(task, "uncancel"):
+    if type(task) in _counting_types:
+        return
+    if hasattr(type(task), "uncancel"):
+        _counting_types.add(type(task))
+    elif not hasattr(task, "uncancel"):
         raise RuntimeError(
             f"{what} needs the current task to have cancelling() and "
             f"uncancel(), which {type(task).__qualname__} has only from "

@@ -407,20 +407,19 @@ create_eager_task_factory(PyObject *module, PyObject *ctor)
 /* loop.create_task for fastaio's loops                                    */
 
 PyDoc_STRVAR(create_task_doc,
-"create_task($self, coro, *, name=None, context=None, **kwargs)"
+"create_task_via_factory($module, loop, coro, /, *, name=None, context=None,"
+" **kwargs)"
 "\n--\n\n"
 "loop.create_task for loops that run fastaio's factory: the factory gets\n"
 "the name and the context before the task's first step.");
 
 /* BaseEventLoop._check_closed() without the call: 0 if loop is open, -1
    with RuntimeError("Event loop is closed") or another error set.
-   str_closed: the interned "_closed", or NULL to intern it now. */
+   str_closed: the interned "_closed". */
 static int
 check_open(PyObject *loop, PyObject *str_closed)
 {
-    PyObject *closed = str_closed == NULL
-        ? fa_getattr_interned(loop, "_closed")
-        : PyObject_GetAttr(loop, str_closed);                   /* new */
+    PyObject *closed = PyObject_GetAttr(loop, str_closed);     /* new */
     int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
     Py_XDECREF(closed);
     if (is_closed > 0) {
@@ -437,14 +436,13 @@ check_open(PyObject *loop, PyObject *str_closed)
    **kwargs), with context= passed on when given (3.11+), or on 3.9/3.10
    (whose loops take no context) through context.run(). */
 static PyObject *
-create_task_other(PyTypeObject *base_loop, PyObject *loop, PyObject *factory,
+create_task_other(fa_state *st, PyObject *loop, PyObject *factory,
                   PyObject *coro, PyObject *const *kwvalues,
                   PyObject *kwnames)
 {
     int pure = 0;
     if (factory != Py_None) {
-        PyObject *ctor = fa_getattr_interned(factory,
-                                             "_fastaio_task_constructor");
+        PyObject *ctor = PyObject_GetAttr(factory, st->str_task_constructor);
         if (ctor == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
                 Py_DECREF(factory);
@@ -457,26 +455,19 @@ create_task_other(PyTypeObject *base_loop, PyObject *loop, PyObject *factory,
             Py_DECREF(ctor);
         }
     }
-    if (pure && check_open(loop, NULL) < 0) {
+    if (pure && check_open(loop, st->str_closed) < 0) {
         Py_DECREF(factory);
         return NULL;
     }
-    else {
-        Py_SETREF(factory, fa_getattr_interned((PyObject *)base_loop,
-                                               "create_task"));
-        if (factory == NULL) {
-            return NULL;
-        }
+    else if (!pure) {
+        Py_SETREF(factory, Py_NewRef(st->base_create_task));
     }
     /* factory is now the callable (new). */
-    PyObject *str_name = PyUnicode_InternFromString("name");        /* new */
-    PyObject *str_context = PyUnicode_InternFromString("context");  /* new */
+    PyObject *str_name = st->str_name;              /* borrowed */
+    PyObject *str_context = st->str_context;        /* borrowed */
     PyObject *name = Py_None, *context = Py_None;   /* borrowed */
     PyObject **call = NULL;
     PyObject *names = NULL, *res = NULL;            /* new */
-    if (str_name == NULL || str_context == NULL) {
-        goto done;
-    }
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     /* Which keywords are name= and context=: -1 if not given. */
     Py_ssize_t at_name = -1, at_context = -1;
@@ -536,7 +527,7 @@ create_task_other(PyTypeObject *base_loop, PyObject *loop, PyObject *factory,
         }
     }
     if (via_run) {
-        PyObject *run = fa_getattr_interned(context, "run");   /* new */
+        PyObject *run = PyObject_GetAttr(context, st->str_run);   /* new */
         if (run != NULL) {
             res = PyObject_Vectorcall(run, call + 1, nfixed - 1, names);
             Py_DECREF(run);
@@ -548,42 +539,149 @@ create_task_other(PyTypeObject *base_loop, PyObject *loop, PyObject *factory,
 done:
     PyMem_Free(call);
     Py_XDECREF(names);
-    Py_XDECREF(str_name);
-    Py_XDECREF(str_context);
     Py_DECREF(factory);
     return res;
 }
 
-/* A method of BaseEventLoop (a method descriptor: no bound method is made
-   per call); args exclude the loop.  base_loop, the defining class, is
-   BaseEventLoop.  The module state comes from the compiled factory. */
+/* A function of the module that install() binds to a loop: args[0] is the
+   loop. */
 static PyObject *
-create_task_via_factory(PyObject *loop, PyTypeObject *base_loop,
-                        PyObject *const *args, Py_ssize_t nargs,
-                        PyObject *kwnames)
+create_task_via_factory(PyObject *module, PyObject *const *args,
+                        Py_ssize_t nargsf, PyObject *kwnames)
 {
-    if (nargs != 1) {
-        PyErr_Format(PyExc_TypeError,
-                     "create_task() takes 1 positional argument but %zd "
-                     "were given", nargs);
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    fa_state *st = fa_state_of_module(module);
+    if (nargs >= 1 && fa_check_base_loop(st, args[0], "create_task") < 0) {
         return NULL;
     }
-    PyObject *factory = fa_getattr_interned(loop, "_task_factory");  /* new */
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError,
+                     "create_task() takes 1 positional argument but %zd "
+                     "were given", nargs - 1);
+        return NULL;
+    }
+    PyObject *loop = args[0];
+    PyObject *factory = PyObject_GetAttr(loop, st->str_task_factory); /* new */
     if (factory == NULL) {
         return NULL;
     }
     if (!IS_FACTORY(factory)) {
         /* Another factory, or none. */
-        return create_task_other(base_loop, loop, factory, args[0],
-                                 args + nargs, kwnames);
+        return create_task_other(st, loop, factory, args[1], args + nargs,
+                                 kwnames);
     }
     FactoryObject *f = (FactoryObject *)factory;
-    if (check_open(loop, f->st->str_closed) < 0) {
+    if (check_open(loop, st->str_closed) < 0) {
         Py_DECREF(factory);
         return NULL;
     }
-    PyObject *task = factory_dispatch(f, loop, args[0], args + nargs,
+    PyObject *task = factory_dispatch(f, loop, args[1], args + nargs,
                                       kwnames);
+    Py_DECREF(factory);
+    return task;
+}
+
+/* ---------------------------------------------------------------------- */
+/* spawn: the task creation of fastaio's compiled TaskGroup               */
+
+PyDoc_STRVAR(spawn_doc,
+"spawn($module, loop, coro, name, context, /)"
+"\n--\n\n"
+"fastaio._tasks.spawn(loop, coro, name, context) without Python frames,\n"
+"when the loop's task factory is a compiled fastaio factory; otherwise\n"
+"NotImplemented, and the caller takes the general path.");
+
+/* 1 if type(loop).<name> is BaseEventLoop's own method base_meth, 0 if
+   not, -1 with an error set. */
+static int
+keeps_base_method(PyObject *loop, PyObject *name, PyObject *base_meth)
+{
+    PyObject *meth = PyObject_GetAttr((PyObject *)Py_TYPE(loop), name);
+    if (meth == NULL) {   /* new */
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    int res = meth == base_meth;
+    Py_DECREF(meth);
+    return res;
+}
+
+/* loop.get_task_factory() (new reference): on a loop whose class keeps
+   BaseEventLoop's method, what that method returns (loop._task_factory),
+   read without its frame. */
+static PyObject *
+loop_task_factory(fa_state *st, PyObject *loop)
+{
+    int base = keeps_base_method(loop, st->str_get_task_factory,
+                                 st->base_get_task_factory);
+    if (base < 0) {
+        return NULL;
+    }
+    return base ? PyObject_GetAttr(loop, st->str_task_factory)
+                : PyObject_CallMethodNoArgs(loop, st->str_get_task_factory);
+}
+
+/* 0 if loop is open; -1 with RuntimeError("Event loop is closed") (as
+   _tasks.create_task_on raises) or another error set. */
+static int
+loop_check_open(fa_state *st, PyObject *loop)
+{
+    int base = keeps_base_method(loop, st->str_is_closed, st->base_is_closed);
+    if (base < 0) {
+        return -1;
+    }
+    if (base) {
+        return check_open(loop, st->str_closed);
+    }
+    PyObject *closed = PyObject_CallMethodNoArgs(loop, st->str_is_closed);
+    int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
+    Py_XDECREF(closed);   /* new, until here */
+    if (is_closed > 0) {
+        PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
+    }
+    return is_closed == 0 ? 0 : -1;
+}
+
+PyDoc_STRVAR(loop_task_factory_doc,
+"loop_task_factory($module, loop, /)\n--\n\n"
+"loop.get_task_factory(), without its Python frame on a loop whose class\n"
+"keeps BaseEventLoop's method.");
+
+static PyObject *
+loop_task_factory_py(PyObject *module, PyObject *loop)
+{
+    return loop_task_factory(fa_state_of_module(module), loop);
+}
+
+static PyObject *
+spawn(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError,
+                     "spawn() takes 4 positional arguments (loop, coro, "
+                     "name, context) but %zd were given", nargs);
+        return NULL;
+    }
+    fa_state *st = fa_state_of_module(module);
+    PyObject *loop = args[0];
+    PyObject *factory = loop_task_factory(st, loop);   /* new */
+    if (factory == NULL) {
+        return NULL;
+    }
+    if (!IS_FACTORY(factory)) {
+        Py_DECREF(factory);
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    /* create_task_on's order: the closed check, then the factory with
+       the name and the context. */
+    PyObject *task = NULL;   /* new */
+    if (loop_check_open(st, loop) == 0) {
+        task = factory_create((FactoryObject *)factory, loop, args[1],
+                              args[2], args[3], NULL, NULL, NULL);
+    }
     Py_DECREF(factory);
     return task;
 }
@@ -591,13 +689,14 @@ create_task_via_factory(PyObject *loop, PyTypeObject *base_loop,
 static PyMethodDef factory_functions[] = {
     {"create_eager_task_factory", create_eager_task_factory, METH_O,
      create_eager_task_factory_doc},
+    {"spawn", (PyCFunction)(void (*)(void))spawn, METH_FASTCALL, spawn_doc},
+    {"loop_task_factory", loop_task_factory_py, METH_O,
+     loop_task_factory_doc},
+    {"create_task_via_factory",
+     (PyCFunction)(void (*)(void))create_task_via_factory,
+     METH_FASTCALL | METH_KEYWORDS, create_task_doc},
     {NULL, NULL, 0, NULL}
 };
-
-/* Constant: every module instance makes its descriptor from it. */
-static PyMethodDef create_task_def = {
-    "create_task", (PyCFunction)(void (*)(void))create_task_via_factory,
-    METH_METHOD | METH_FASTCALL | METH_KEYWORDS, create_task_doc};
 
 /* Adds create_eager_task_factory, eager_task_factory (for the module's
    Task, st->task_type) and create_task_via_factory to module. */
@@ -616,15 +715,6 @@ fa_factory_init(fa_state *st, PyObject *module)
     if (factory == NULL
             || PyModule_AddObject(module, "eager_task_factory", factory) < 0) {
         Py_XDECREF(factory);
-        return -1;
-    }
-    /* A method of BaseEventLoop, exported as a method descriptor. */
-    PyObject *meth = PyDescr_NewMethod((PyTypeObject *)st->base_loop,
-                                       &create_task_def);   /* new */
-    if (meth == NULL
-            || PyModule_AddObject(module, "create_task_via_factory",
-                                  meth) < 0) {
-        Py_XDECREF(meth);
         return -1;
     }
     return 0;

@@ -1,6 +1,6 @@
 /*
  * Declarations shared by the C files of fastaio._core (module.c, factory.c,
- * task39.c, task312.c, gathering.c, barrier.c).
+ * task39.c, task312.c, gathering.c, barrier.c, ready.c).
  *
  * Reference ownership: every PyObject* local is commented "new" (owned,
  * released on every path) or "borrowed" (kept alive by its container for the
@@ -29,6 +29,8 @@
     X(get_event_loop)     /* asyncio.events.get_event_loop */ \
     X(base_loop)          /* asyncio.base_events.BaseEventLoop */ \
     X(base_create_task)   /* BaseEventLoop.create_task */ \
+    X(base_get_task_factory)   /* BaseEventLoop.get_task_factory */ \
+    X(base_is_closed)     /* BaseEventLoop.is_closed */ \
     X(eager_code)         /* asyncio.eager_task_factory.__code__ (3.12+) */ \
     X(task_base)          /* asyncio.Task when fastaio.Task subclasses it */ \
     X(base_cancel)        /* _asyncio.Task.cancel (3.9-3.11) */ \
@@ -45,7 +47,7 @@
     X(invalid_state)      /* asyncio.InvalidStateError */ \
     /* the module's types */ \
     X(factory_type) X(catcher_type) X(task_type) X(gather_callback_type) \
-    X(barrier_type) X(op_type) \
+    X(barrier_type) X(op_type) X(ready_type) \
     /* interned names */ \
     X(str_loop) X(str_name) X(str_context) X(str_eager_start) \
     X(str_task_factory) X(str_closed) X(str_call_soon) X(str_get_debug) \
@@ -56,7 +58,8 @@
     X(str_cancel_message) X(str_cancel_requested) X(str_add_done_callback) \
     X(str_log_destroy_pending) X(str_create_task) X(str_close) \
     X(str_return_exceptions) X(str_create_future) X(str_blocking) \
-    X(str_module) X(str_qualname) X(empty_str) \
+    X(str_module) X(str_qualname) X(str_get_task_factory) X(str_is_closed) \
+    X(empty_str) \
     /* ("loop", ["name",] ["context",] "eager_start"), by which of the two \
        optional ones are given; ("context",); ("loop",) */ \
     X(kwnames_ctor0) X(kwnames_ctor1) X(kwnames_ctor2) X(kwnames_ctor3) \
@@ -105,6 +108,7 @@ PyObject *fa_running_loop(fa_state *st);      /* new reference, or NULL */
 PyObject *fa_require_running_loop(fa_state *st);   /* not None; or NULL */
 int fa_check_context(PyObject *context);
 PyObject *fa_getattr_interned(PyObject *obj, const char *name);  /* new */
+int fa_check_base_loop(fa_state *st, PyObject *loop, const char *what);
 int fa_may_start_eagerly(fa_state *st, PyObject *loop);
 #if FA_NATIVE_EAGER
 int fa_context_enterable(PyObject *context);
@@ -126,8 +130,9 @@ int fa_task312_init(fa_state *st, PyObject *module);
 /* factory.c: the eager task factory and create_task_via_factory. */
 int fa_factory_init(fa_state *st, PyObject *module);
 
-/* gathering.c, barrier.c */
+/* gathering.c, barrier.c, ready.c */
 int fa_gathering_init(fa_state *st, PyObject *module);
 int fa_barrier_init(fa_state *st, PyObject *module);
+int fa_ready_init(fa_state *st, PyObject *module);
 
 #endif  /* FASTAIO_H */

@@ -286,15 +286,14 @@ fa_context_enterable(PyObject *context)
 
 /*
  * The loop methods (these two and create_task_via_factory in factory.c) are
- * method descriptors of asyncio.BaseEventLoop: a call passes them the loop
- * and its arguments only, neither the descriptor nor anything of the module
- * that made it.  They look up the attribute names they need in the calling
- * interpreter (PyUnicode_InternFromString returns the interned name asyncio's
- * own code already holds) and, for create_task_via_factory, take the module
- * state from the compiled factory they find on the loop.
+ * functions of the module that take the loop as their first argument;
+ * install() binds them to a loop (types.MethodType) as instance
+ * attributes, so a call runs no Python frame, and they read the loop's
+ * attributes through the interned names of the module state.
  */
 
-/* getattr(obj, name) for a C string name, through the interned name. */
+/* getattr(obj, name) for a C string name, through the interned name (for
+   what is looked up once, not per call). */
 PyObject *
 fa_getattr_interned(PyObject *obj, const char *name)
 {
@@ -307,14 +306,31 @@ fa_getattr_interned(PyObject *obj, const char *name)
     return res;
 }
 
+/* 0 if loop is a BaseEventLoop; -1 with TypeError otherwise. */
+int
+fa_check_base_loop(fa_state *st, PyObject *loop, const char *what)
+{
+    if (PyObject_TypeCheck(loop, (PyTypeObject *)st->base_loop)) {
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "%s() needs an asyncio.BaseEventLoop, not %.200s",
+                 what, Py_TYPE(loop)->tp_name);
+    return -1;
+}
+
 PyDoc_STRVAR(loop_is_running_doc,
-"is_running($self, /)\n--\n\n"
-"True while the loop runs (BaseEventLoop.is_running, compiled).");
+"loop_is_running($module, loop, /)\n--\n\n"
+"BaseEventLoop.is_running(loop), compiled: True while the loop runs.");
 
 static PyObject *
-loop_is_running(PyObject *loop, PyObject *Py_UNUSED(ignored))
+loop_is_running(PyObject *module, PyObject *loop)
 {
-    PyObject *thread_id = fa_getattr_interned(loop, "_thread_id");  /* new */
+    fa_state *st = fa_state_of_module(module);
+    if (fa_check_base_loop(st, loop, "is_running") < 0) {
+        return NULL;
+    }
+    PyObject *thread_id = PyObject_GetAttr(loop, st->str_thread_id); /* new */
     if (thread_id == NULL) {
         return NULL;
     }
@@ -324,13 +340,17 @@ loop_is_running(PyObject *loop, PyObject *Py_UNUSED(ignored))
 }
 
 PyDoc_STRVAR(loop_get_debug_doc,
-"get_debug($self, /)\n--\n\n"
-"The loop's debug flag (BaseEventLoop.get_debug, compiled).");
+"loop_get_debug($module, loop, /)\n--\n\n"
+"BaseEventLoop.get_debug(loop), compiled: the loop's debug flag.");
 
 static PyObject *
-loop_get_debug(PyObject *loop, PyObject *Py_UNUSED(ignored))
+loop_get_debug(PyObject *module, PyObject *loop)
 {
-    return fa_getattr_interned(loop, "_debug");
+    fa_state *st = fa_state_of_module(module);
+    if (fa_check_base_loop(st, loop, "get_debug") < 0) {
+        return NULL;
+    }
+    return PyObject_GetAttr(loop, st->str_debug);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -342,18 +362,10 @@ static PyMethodDef core_methods[] = {
      METH_FASTCALL | METH_KEYWORDS, current_task_doc},
     {"_after_fork_child", after_fork_child, METH_NOARGS, NULL},
 #endif
+    {"loop_is_running", loop_is_running, METH_O, loop_is_running_doc},
+    {"loop_get_debug", loop_get_debug, METH_O, loop_get_debug_doc},
     {NULL, NULL, 0, NULL}
 };
-
-/* Methods of asyncio.BaseEventLoop, exported under these module names as
-   method descriptors (create_task_via_factory: see factory.c).  Constant:
-   every module instance makes its descriptors from the same definitions. */
-static PyMethodDef loop_method_defs[] = {
-    {"is_running", loop_is_running, METH_NOARGS, loop_is_running_doc},
-    {"get_debug", loop_get_debug, METH_NOARGS, loop_get_debug_doc},
-};
-static const char *const loop_method_exports[] = {
-    "loop_is_running", "loop_get_debug"};
 
 static int
 init_state(fa_state *st)
@@ -392,6 +404,8 @@ init_state(fa_state *st)
     INTERN(str_blocking, "_asyncio_future_blocking");
     INTERN(str_module, "__module__");
     INTERN(str_qualname, "__qualname__");
+    INTERN(str_get_task_factory, "get_task_factory");
+    INTERN(str_is_closed, "is_closed");
 #undef INTERN
     st->empty_str = PyUnicode_FromString("");
     st->kwnames_ctor0 = PyTuple_Pack(2, st->str_loop, st->str_eager_start);
@@ -428,6 +442,13 @@ init_state(fa_state *st)
     st->base_create_task = PyObject_GetAttrString(st->base_loop,
                                                   "create_task");
     if (st->base_create_task == NULL) {
+        return -1;
+    }
+    /* The methods whose work spawn() does without calling them. */
+    st->base_get_task_factory = PyObject_GetAttr(st->base_loop,
+                                                 st->str_get_task_factory);
+    st->base_is_closed = PyObject_GetAttr(st->base_loop, st->str_is_closed);
+    if (st->base_get_task_factory == NULL || st->base_is_closed == NULL) {
         return -1;
     }
 #if FA_NATIVE_EAGER
@@ -527,16 +548,8 @@ core_exec(PyObject *m)
     if (fa_factory_init(st, m) < 0) {
         return -1;
     }
-    for (size_t i = 0; i < Py_ARRAY_LENGTH(loop_method_defs); i++) {
-        PyObject *meth = PyDescr_NewMethod((PyTypeObject *)st->base_loop,
-                                           &loop_method_defs[i]);   /* new */
-        if (meth == NULL
-                || PyModule_AddObject(m, loop_method_exports[i], meth) < 0) {
-            Py_XDECREF(meth);
-            return -1;
-        }
-    }
-    if (fa_gathering_init(st, m) < 0 || fa_barrier_init(st, m) < 0) {
+    if (fa_gathering_init(st, m) < 0 || fa_barrier_init(st, m) < 0
+            || fa_ready_init(st, m) < 0) {
         return -1;
     }
     if (PyModule_AddIntConstant(m, "NATIVE_CURRENT_TASK",
