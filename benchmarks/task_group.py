@@ -15,7 +15,12 @@ Variants (each on the stdlib loop and on uvloop):
     writes ``asyncio.TaskGroup`` (3.11+, which install() makes fastaio's)
     or ``fastaio.TaskGroup`` (3.9/3.10);
 ``fastaio loop``
-    the same on ``fastaio.new_event_loop()`` (stdlib loop only).
+    the same on ``fastaio.new_event_loop()`` (stdlib loop only);
+``no group``
+    the floor: the same children created with ``loop.create_task`` on the
+    loop of ``fastaio install`` and awaited directly where still pending,
+    with no TaskGroup at all (what fastaio's time would be if its group
+    cost nothing).
 
 The reference groups are asyncio's own even after install() replaced
 ``asyncio.TaskGroup``.
@@ -61,7 +66,8 @@ TREE_LEVELS = 5
 TREE_BRANCHES = 6
 WORKLOADS = ("flat returns", "flat suspends", "tree none", "tree memo",
              "tree cpu_io")
-VARIANTS = ("reference", "stdlib default", "fastaio install", "fastaio loop")
+VARIANTS = ("reference", "stdlib default", "fastaio install", "fastaio loop",
+            "no group")
 REFERENCE = "reference"
 
 
@@ -114,7 +120,39 @@ def setup(variant, loop_name):
         if loop_name != "asyncio":
             return "fastaio's own loop is the stdlib loop's class"
         return fastaio.new_event_loop, _program_task_group
+    if variant == "no group":
+        return (lambda: fastaio.install(base())), (lambda: NoGroup)
     raise ValueError(variant)
+
+
+class NoGroup:
+    """Stands for "no TaskGroup": the workloads then create the children
+    with ``loop.create_task`` and await those still pending."""
+
+
+async def _await_pending(tasks):
+    for task in tasks:
+        if not task.done():
+            await task
+
+
+class _GrouplessTree(async_tree.Tree):
+    async def taskgroup_node(self, level, index):
+        if level == 0:
+            return await self.leaf(index)
+        base = index * self.branches
+        create = asyncio.get_running_loop().create_task
+        children = [create(self.taskgroup_node(level - 1, base + b))
+                    for b in range(self.branches)]
+        await _await_pending(children)
+        return sum(c.result() for c in children)
+
+
+async def flat_groupless(child):
+    create = asyncio.get_running_loop().create_task
+    for _ in range(GROUPS):
+        await _await_pending([create(child()) for _ in range(CHILDREN)])
+    return GROUPS * CHILDREN
 
 
 async def _returns():
@@ -137,10 +175,13 @@ async def flat(task_group, child):
 def run_workload(loop, workload, task_group):
     """Run ``workload`` once on ``loop``: (seconds, result)."""
     if workload.startswith("flat "):
-        coro = flat(task_group, _returns if workload == "flat returns"
-                    else _suspends)
+        child = _returns if workload == "flat returns" else _suspends
+        coro = flat_groupless(child) if task_group is NoGroup \
+            else flat(task_group, child)
     else:
-        tree = async_tree.Tree(
+        tree_class = _GrouplessTree if task_group is NoGroup \
+            else async_tree.Tree
+        tree = tree_class(
             types.SimpleNamespace(TaskGroup=task_group, gather=None),
             TREE_LEVELS, TREE_BRANCHES, workload.split()[1])
         coro = tree.root("TaskGroup")

@@ -1,13 +1,11 @@
 """``install()`` and ``uninstall()``, and every change fastaio makes to
 asyncio itself, each with its opt-out.
 
-On the loop, ``install()`` sets fastaio's eager task factory and, on a
-stdlib loop, the core's ``create_task`` (and, compiled, ``is_running`` and
-``get_debug``) as instance attributes bound to the loop (see
-``_BASE_METHODS``).  Process-wide, once, it replaces
-some functions of ``asyncio`` (and ``asyncio.tasks``) on the versions that
-need it; each replacement calls the original for loops that do not run
-fastaio:
+On the loop, ``install()`` sets fastaio's eager task factory.  Process-wide,
+once, it replaces some functions of ``asyncio`` (and ``asyncio.tasks``)
+and some methods of ``asyncio.BaseEventLoop`` on the versions that need
+them; each replacement does what the original does for loops that do not
+run fastaio:
 
 ``create_task`` (before 3.13)
     names the task before its first step (gh-143173);
@@ -17,7 +15,20 @@ fastaio:
     fastaio's C function, which reads the same state;
 ``TaskGroup`` (3.11+; also ``asyncio.taskgroups.TaskGroup``)
     fastaio's, which has 3.14's behaviour and leaves out the children that
-    finished successfully inside ``create_task`` on a fastaio loop.
+    finished successfully inside ``create_task`` on a fastaio loop;
+``BaseEventLoop.create_task`` (before 3.14; with the compiled core on
+every version)
+    hands ``name`` and ``context`` to a fastaio factory before the first
+    step (CPython's loops pass them only from 3.14 on), and the compiled
+    one calls the factory without a Python frame;
+``BaseEventLoop.is_running``, ``BaseEventLoop.get_debug`` (compiled core)
+    the same methods without a Python frame; asyncio's Task constructor
+    calls them for every task.
+
+The loop methods are replaced on the class, not set on each loop: an
+instance attribute that shadows a method makes CPython 3.11, 3.12 and
+3.14 fall back to slower attribute lookups on that loop (and its class)
+for every attribute, which costs more than the frames saved.
 
 ``FASTAIO_NO_ASYNCIO_PATCHES`` (``1``/``all``, or a comma-separated list of
 those names) keeps them from being made; ``unpatch_asyncio()`` puts the
@@ -87,17 +98,56 @@ def _new_task_group(original, core):
     return _impl.task_group(core)
 
 
-# name -> (the modules whose attribute it replaces, a function that makes
-# the replacement from the original and the installing core, or returns
-# None where this version or core needs none).
+_LOOP_METHODS = ("create_task", "is_running", "get_debug")
+
+
+def _core_method(core, name):
+    """The core's function for the loop method ``name`` (taking the loop
+    first), or None where it would replace nothing."""
+    if name == "create_task":
+        if core is _pycore and _compat.PY314:
+            return None
+        return core.create_task_via_factory
+    method = getattr(core, "loop_" + name)
+    return None if method is getattr(base_events.BaseEventLoop, name) \
+        else method
+
+
+def loop_methods(core):
+    """name -> the class attribute that makes ``core``'s function the loop
+    method ``name`` (a Python function binds as it is; a C function is
+    wrapped so that it binds too)."""
+    methods = {}
+    for name in _LOOP_METHODS:
+        func = _core_method(core, name)
+        if func is not None:
+            methods[name] = (func if isinstance(func, types.FunctionType)
+                             else core.method(func))
+    return methods
+
+
+def _new_loop_method(name):
+    def make(original, core):
+        return loop_methods(core).get(name)
+    return make
+
+
+# name -> (the objects whose attribute it replaces, the attribute, a
+# function that makes the replacement from the original and the installing
+# core, or returns None where this version or core needs none).
 _PATCHES = {
-    "create_task": ((asyncio, tasks), _new_create_task),
-    "gather": ((asyncio, tasks), _new_gather),
-    "current_task": ((asyncio, tasks), _new_current_task),
+    "create_task": ((asyncio, tasks), "create_task", _new_create_task),
+    "gather": ((asyncio, tasks), "gather", _new_gather),
+    "current_task": ((asyncio, tasks), "current_task", _new_current_task),
 }
 if _compat.PY311:
     from asyncio import taskgroups
-    _PATCHES["TaskGroup"] = ((asyncio, taskgroups), _new_task_group)
+    _PATCHES["TaskGroup"] = ((asyncio, taskgroups), "TaskGroup",
+                             _new_task_group)
+for _name in _LOOP_METHODS:
+    _PATCHES["BaseEventLoop." + _name] = (
+        (base_events.BaseEventLoop,), _name, _new_loop_method(_name))
+del _name
 _made = {}          # name -> (original, replacement)
 _refused = set()    # names unpatch_asyncio() took back
 
@@ -111,32 +161,37 @@ def _opted_out(name):
 def patch_asyncio(core):
     """Make the replacements of the module docstring that this version
     needs and that are not made yet or opted out of."""
-    for name, (modules, make) in _PATCHES.items():
+    for name, (targets, attr, make) in _PATCHES.items():
         if name in _made or name in _refused or _opted_out(name):
             continue
-        original = getattr(modules[-1], name)
+        original = targets[-1].__dict__[attr]
         replacement = make(original, core)
         if replacement is None:
             continue
-        if isinstance(replacement, types.FunctionType):
+        if isinstance(replacement, types.FunctionType) and not isinstance(
+                targets[0], type):
             replacement._fastaio_original = original
         _made[name] = (original, replacement)
-        for module in modules:
-            setattr(module, name, replacement)
+        for target in targets:
+            setattr(target, attr, replacement)
 
 
 def unpatch_asyncio(*names):
     """Put back asyncio's own objects that fastaio replaced (those named,
     default all: ``create_task``, ``gather``, ``current_task``,
-    ``TaskGroup``), and replace them no more in this process."""
+    ``TaskGroup``, ``BaseEventLoop.create_task``,
+    ``BaseEventLoop.is_running``, ``BaseEventLoop.get_debug``), and replace
+    them no more in this process."""
     for name in names or tuple(_PATCHES):
         if name not in _PATCHES:
             raise ValueError(f"fastaio makes no asyncio patch named {name!r}")
         _refused.add(name)
         original, replacement = _made.pop(name, (None, None))
-        for module in _PATCHES[name][0]:
-            if original is not None and getattr(module, name) is replacement:
-                setattr(module, name, original)
+        targets, attr, _ = _PATCHES[name]
+        for target in targets:
+            if (original is not None
+                    and target.__dict__.get(attr) is replacement):
+                setattr(target, attr, original)
 
 
 def asyncio_original(name):
@@ -144,7 +199,8 @@ def asyncio_original(name):
     replace), whether or not it is made."""
     if name in _made:
         return _made[name][0]
-    return getattr(_PATCHES[name][0][-1], name)
+    targets, attr, _ = _PATCHES[name]
+    return targets[-1].__dict__[attr]
 
 
 # --------------------------------------------------------------------------
@@ -189,44 +245,7 @@ def install_core(core, loop=None, force=False):
         _remember(loop, current)
     loop.set_task_factory(factory)
     patch_asyncio(core)
-    bind_loop_methods(core, loop)
     return loop
-
-
-# The methods of BaseEventLoop that install() replaces, on the instance,
-# on a loop whose class kept them: create_task (it hands name and context
-# to the factory, which CPython's does only from 3.14 on; the compiled
-# core's also runs without a Python frame, so it is set on every version),
-# and, with the compiled core, is_running() and get_debug(), which
-# asyncio's Task constructor calls for every task.  The core's are
-# functions taking the loop first, bound to it here.
-_BASE_METHODS = ("create_task", "is_running", "get_debug")
-
-
-def _core_method(core, name):
-    """The core's function for the loop method ``name``, or None where it
-    replaces nothing."""
-    if name == "create_task":
-        if core is _pycore and _compat.PY314:
-            return None
-        return core.create_task_via_factory
-    method = getattr(core, "loop_" + name)
-    return None if method is getattr(base_events.BaseEventLoop, name) \
-        else method
-
-
-def bind_loop_methods(core, loop):
-    """Set on ``loop`` the methods of ``_BASE_METHODS`` that its class kept
-    from BaseEventLoop, bound to it."""
-    own = getattr(loop, "__dict__", None)
-    if own is None:
-        return
-    for name in _BASE_METHODS:
-        method = _core_method(core, name)
-        if (method is not None and name not in own
-                and getattr(type(loop), name)
-                is getattr(base_events.BaseEventLoop, name)):
-            setattr(loop, name, types.MethodType(method, loop))
 
 
 def install(loop=None, *, force=False):
@@ -234,10 +253,8 @@ def install(loop=None, *, force=False):
 
     Sets fastaio's eager task factory.  Idempotent.  A factory set by
     someone else is never replaced silently: RuntimeError, unless
-    ``force=True`` (then ``uninstall()`` puts it back).  On a stdlib loop
-    before Python 3.14, ``loop.create_task`` is also replaced on the
-    instance so that ``name`` and ``context`` reach the factory before the
-    task's first step; and once per process some functions of ``asyncio``
+    ``force=True`` (then ``uninstall()`` puts it back).  Once per process
+    some functions of ``asyncio`` and methods of ``asyncio.BaseEventLoop``
     are replaced (see README, *What install() changes*;
     ``FASTAIO_NO_ASYNCIO_PATCHES`` and ``unpatch_asyncio()`` opt out).
     Returns ``loop``.
@@ -253,15 +270,3 @@ def uninstall(loop=None):
     if not is_fastaio_factory(loop.get_task_factory()):
         return
     loop.set_task_factory(_forget(loop))
-    own = getattr(loop, "__dict__", {})
-    for name in _BASE_METHODS:
-        if _set_by_install(name, own.get(name)):
-            delattr(loop, name)
-
-
-def _set_by_install(name, method):
-    """True if ``method`` is the loop method ``name`` that install() set."""
-    func = getattr(method, "__func__", None)
-    return func is not None and any(
-        func is _core_method(c, name)
-        for c in (_pycore, _impl.ccore) if c is not None)

@@ -7,8 +7,8 @@ import asyncio
 import sys
 from asyncio import events
 
-from . import _compat, _impl
-from ._install import bind_loop_methods, install, patch_asyncio
+from . import _compat, _impl, _install
+from ._install import install, loop_methods, patch_asyncio
 from ._tasks import is_fastaio_factory, spawn
 
 __all__ = ("EventLoop", "Runner", "create_task", "new_event_loop", "run")
@@ -34,15 +34,30 @@ class EventLoop(_DefaultLoop):
         core = self._fastaio_core
         self.set_task_factory(core.eager_task_factory)
         patch_asyncio(core)
-        bind_loop_methods(core, self)
 
 
+def _class_attributes(core):
+    """What ``EventLoop`` takes from ``core``: the core's loop methods
+    where the platform's loop class kept BaseEventLoop's (as install()
+    puts them into BaseEventLoop, but whether or not that was opted out
+    of)."""
+    methods = {"_fastaio_core": core}
+    for name, method in loop_methods(core).items():
+        if getattr(_DefaultLoop, name) is _install.asyncio_original(
+                "BaseEventLoop." + name):
+            methods[name] = method
+    return methods
+
+
+for _name, _value in _class_attributes(_impl.core).items():
+    setattr(EventLoop, _name, _value)
+del _name, _value
 EventLoop.__module__ = "fastaio"
 
 
 def event_loop_class_core(core):
     """``EventLoop`` over the given core."""
-    return type("EventLoop", (EventLoop,), {"_fastaio_core": core})
+    return type("EventLoop", (EventLoop,), _class_attributes(core))
 
 
 def new_event_loop():

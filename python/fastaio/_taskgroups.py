@@ -16,7 +16,7 @@ Differences from the stdlib, on purpose:
 from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
-from ._tasks import (is_fastaio_factory, need_cancel_counting, ready,
+from ._tasks import (is_fastaio_factory, later, need_cancel_counting,
                      spawn, task_factory_of)
 
 __all__ = ("TaskGroup",)
@@ -64,8 +64,11 @@ class TaskGroup:
         return "<TaskGroup" + "".join(" " + p for p in parts) + ">"
 
     def __aenter__(self):
-        # Not a coroutine: nothing here suspends, so the awaitable returned
-        # is one that is already finished (see _tasks.ready).
+        # Not a coroutine, as nothing here suspends: the awaitable returned
+        # runs _enter() when it is awaited (see _tasks.later).
+        return later(self._enter)
+
+    def _enter(self):
         if self._entered:
             raise RuntimeError(f"TaskGroup {self!r} has already been entered")
         if self._loop is None:
@@ -80,7 +83,7 @@ class TaskGroup:
         self._entered = True
         if self._cancel_when_entered:
             self.cancel()
-        return ready(self)
+        return self
 
     def __aexit__(self, et, exc, tb):
         tb = None
@@ -88,11 +91,13 @@ class TaskGroup:
                 and not self._aborting and not self._parent_cancel_requested):
             # Nothing to wait for and nothing to report: what the general
             # path below does in that case, without suspending.
-            self._exiting = True
-            self._parent_task = None
-            self._errors = None
-            return ready(None)
+            return later(self._exit_at_once)
         return self._exit(et, exc)
+
+    def _exit_at_once(self):
+        self._exiting = True
+        self._parent_task = None
+        self._errors = None
 
     async def _exit(self, et, exc):
         try:

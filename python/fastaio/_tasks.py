@@ -39,20 +39,20 @@ def create_task_on(loop, factory, coro, name, context, kwargs, plain):
 
 
 # The compiled core's C functions that do the work of spawn(),
-# task_factory_of() and ready() below without Python frames, in the
+# task_factory_of() and later() below without Python frames, in the
 # compiled twin of this module (fastaio._ctasks, which fastaio's compiled
 # TaskGroup calls), once fastaio._impl gave it the core; None in this pure
 # module.
-_c_spawn = _c_task_factory = _c_ready = None
+_c_spawn = _c_task_factory = _c_later = None
 
 
 def use_compiled_core(core):
     """Do the work of this module through ``core``'s C functions (called by
     ``fastaio._impl`` on the compiled twin only)."""
-    global _c_spawn, _c_task_factory, _c_ready
+    global _c_spawn, _c_task_factory, _c_later
     _c_spawn = core.spawn
     _c_task_factory = core.loop_task_factory
-    _c_ready = core.ready
+    _c_later = core.later
 
 
 def task_factory_of(loop):
@@ -62,15 +62,16 @@ def task_factory_of(loop):
     return loop.get_task_factory()
 
 
-async def _ready(value):
-    return value
+async def _later(func):
+    return func()
 
 
-def ready(value):
-    """An awaitable that returns ``value`` without suspending."""
-    if _c_ready is not None:
-        return _c_ready(value)
-    return _ready(value)
+def later(func):
+    """An awaitable that calls ``func()`` when awaited, as a coroutine
+    runs its body, and returns its result without suspending."""
+    if _c_later is not None:
+        return _c_later(func)
+    return _later(func)
 
 
 def spawn(loop, coro, name=None, context=None, kwargs=None):

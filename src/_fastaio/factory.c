@@ -112,6 +112,9 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
             PyObject *task = call_ctor(f->st, f->ctor, loop, coro, name, context,
                                        Py_True, extra_values, extra_names);
             fa_eager_depth--;
+#if FA_MAY_NEED_GET_CORO_FIX
+            fa_task312_after_eager_start(f->st, task);
+#endif
             return task;
         }
         /* As asyncio's factory: an idle loop gets an eager request, which

@@ -47,7 +47,7 @@
     X(invalid_state)      /* asyncio.InvalidStateError */ \
     /* the module's types */ \
     X(factory_type) X(catcher_type) X(task_type) X(gather_callback_type) \
-    X(barrier_type) X(op_type) X(ready_type) \
+    X(barrier_type) X(op_type) X(ready_type) X(method_type) \
     /* interned names */ \
     X(str_loop) X(str_name) X(str_context) X(str_eager_start) \
     X(str_task_factory) X(str_closed) X(str_call_soon) X(str_get_debug) \
@@ -74,6 +74,7 @@ typedef struct {
        located at import (task39.c). */
     initproc base_init;
     Py_ssize_t off_loop, off_coro, off_name, off_context, off_must_cancel;
+    /* off_coro also on 3.12.0-3.12.4 (task312.c); 0 where not used. */
     Py_ssize_t off_num_cancels;   /* 3.11 */
     Py_ssize_t off_extra;         /* fastaio's fields after the base's */
 } fa_state;
@@ -125,6 +126,9 @@ int fa_task39_init(fa_state *st, PyObject *module);
 /* task312.c: fastaio.Task on 3.12+. */
 #if FA_NATIVE_EAGER
 int fa_task312_init(fa_state *st, PyObject *module);
+#endif
+#if FA_MAY_NEED_GET_CORO_FIX
+void fa_task312_after_eager_start(fa_state *st, PyObject *task);
 #endif
 
 /* factory.c: the eager task factory and create_task_via_factory. */

@@ -287,9 +287,9 @@ fa_context_enterable(PyObject *context)
 /*
  * The loop methods (these two and create_task_via_factory in factory.c) are
  * functions of the module that take the loop as their first argument;
- * install() binds them to a loop (types.MethodType) as instance
- * attributes, so a call runs no Python frame, and they read the loop's
- * attributes through the interned names of the module state.
+ * install() makes them methods of BaseEventLoop (through method(), below),
+ * so a call runs no Python frame, and they read the loop's attributes
+ * through the interned names of the module state.
  */
 
 /* getattr(obj, name) for a C string name, through the interned name (for
@@ -353,6 +353,141 @@ loop_get_debug(PyObject *module, PyObject *loop)
     return PyObject_GetAttr(loop, st->str_debug);
 }
 
+/* method(func): func as a method of a class, as a method descriptor (the
+   kind of object a C method of a built-in type is): a call
+   loop.name(...) passes the loop and the arguments straight to func, with
+   no bound method made per call (Py_TPFLAGS_METHOD_DESCRIPTOR), and
+   CPython's attribute caches treat it as a method. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *func;            /* new */
+    vectorcallfunc vectorcall;
+} MethodObject;
+
+static PyObject *
+method_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                  PyObject *kwnames)
+{
+    return PyObject_Vectorcall(((MethodObject *)self)->func, args, nargsf,
+                               kwnames);
+}
+
+static PyObject *
+method_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, obj);
+}
+
+static PyObject *
+method_get_func(MethodObject *self, void *Py_UNUSED(c))
+{
+    return Py_NewRef(self->func);
+}
+
+static PyObject *
+method_get_attr_of_func(MethodObject *self, void *name)
+{
+    return PyObject_GetAttrString(self->func, (const char *)name);
+}
+
+static PyObject *
+method_repr(MethodObject *self)
+{
+    return PyUnicode_FromFormat("<fastaio method %R>", self->func);
+}
+
+static int
+method_traverse(MethodObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->func);
+    return 0;
+}
+
+static int
+method_clear(MethodObject *self)
+{
+    Py_CLEAR(self->func);
+    return 0;
+}
+
+static void
+method_dealloc(MethodObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);   /* borrowed until the final decref */
+    PyObject_GC_UnTrack(self);
+    method_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyGetSetDef method_getset[] = {
+    {"__func__", (getter)method_get_func, NULL, NULL, NULL},
+    {"__name__", (getter)method_get_attr_of_func, NULL, NULL, "__name__"},
+    {"__qualname__", (getter)method_get_attr_of_func, NULL, NULL,
+     "__qualname__"},
+    {"__doc__", (getter)method_get_attr_of_func, NULL, NULL, "__doc__"},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+static PyMemberDef method_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(MethodObject, vectorcall),
+     READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}
+};
+
+static PyType_Slot method_slots[] = {
+    {Py_tp_dealloc, method_dealloc},
+    {Py_tp_repr, method_repr},
+    {Py_tp_traverse, method_traverse},
+    {Py_tp_clear, method_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_descr_get, method_descr_get},
+    {Py_tp_getset, method_getset},
+    {Py_tp_members, method_members},
+    {Py_tp_doc, (void *)PyDoc_STR(
+        "A function of fastaio._core as a method: its first argument is the "
+        "instance.")},
+    {0, NULL}
+};
+
+static PyType_Spec method_spec = {
+    "fastaio._core._Method",
+    sizeof(MethodObject),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL
+        | Py_TPFLAGS_METHOD_DESCRIPTOR | FA_TPFLAGS_DISALLOW_INSTANTIATION,
+    method_slots,
+};
+
+PyDoc_STRVAR(method_doc,
+"method($module, func, /)\n--\n\n"
+"func as a method of a class: a call through an instance passes the\n"
+"instance first (install() makes the core's loop functions methods of\n"
+"BaseEventLoop with it).");
+
+static PyObject *
+method(PyObject *module, PyObject *func)
+{
+    fa_state *st = fa_state_of_module(module);
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "method() needs a callable");
+        return NULL;
+    }
+    MethodObject *m = PyObject_GC_New(MethodObject,
+                                      FA_TYPE(st, method_type));
+    if (m == NULL) {   /* new */
+        return NULL;
+    }
+    m->func = Py_NewRef(func);
+    m->vectorcall = method_vectorcall;
+    PyObject_GC_Track(m);
+    return (PyObject *)m;
+}
+
 /* ---------------------------------------------------------------------- */
 /* module                                                                  */
 
@@ -364,6 +499,7 @@ static PyMethodDef core_methods[] = {
 #endif
     {"loop_is_running", loop_is_running, METH_O, loop_is_running_doc},
     {"loop_get_debug", loop_get_debug, METH_O, loop_get_debug_doc},
+    {"method", method, METH_O, method_doc},
     {NULL, NULL, 0, NULL}
 };
 
@@ -548,6 +684,11 @@ core_exec(PyObject *m)
     if (fa_factory_init(st, m) < 0) {
         return -1;
     }
+    st->method_type = PyType_FromModuleAndSpec(m, &method_spec, NULL);
+    if (st->method_type == NULL) {
+        return -1;
+    }
+    FA_DISALLOW_INSTANTIATION(st->method_type);
     if (fa_gathering_init(st, m) < 0 || fa_barrier_init(st, m) < 0
             || fa_ready_init(st, m) < 0) {
         return -1;

@@ -1,9 +1,11 @@
 /*
- * ready(value): an awaitable that returns value at once, without
- * suspending, for what is usually finished by the time it is awaited
+ * later(func): an awaitable that finishes at its first step, without
+ * suspending: it calls func() then (when it is awaited, as a coroutine
+ * runs its body) and returns what func returns, or raises what it raises.
+ * For what is usually finished by the time it is awaited
  * (TaskGroup.__aenter__, and __aexit__ with nothing left to wait for).
- * Awaiting it costs no coroutine frame and no StopIteration on 3.10+
- * (am_send).
+ * Awaiting it costs no coroutine frame, and no StopIteration where the
+ * caller uses am_send (3.10+).
  *
  * Reference ownership: see fastaio.h.
  */
@@ -11,21 +13,23 @@
 
 typedef struct {
     PyObject_HEAD
-    PyObject *value;   /* new; NULL once returned */
+    PyObject *func;   /* new; NULL once called */
 } ReadyObject;
 
-/* Take the value out (new reference): the awaitable returns it once. */
+/* What func() returns (new reference), once; NULL with an error set. */
 static PyObject *
 ready_take(ReadyObject *r)
 {
-    PyObject *value = r->value;
-    if (value == NULL) {
+    PyObject *func = r->func;
+    if (func == NULL) {
         PyErr_SetString(PyExc_RuntimeError,
                         "cannot reuse already awaited awaitable");
         return NULL;
     }
-    r->value = NULL;
-    return value;
+    r->func = NULL;
+    PyObject *res = PyObject_CallNoArgs(func);
+    Py_DECREF(func);
+    return res;
 }
 
 static PyObject *
@@ -60,7 +64,7 @@ ready_am_send(ReadyObject *r, PyObject *arg, PyObject **result)
 static PyObject *
 ready_send(ReadyObject *r, PyObject *arg)
 {
-    if (arg != Py_None && r->value != NULL) {
+    if (arg != Py_None && r->func != NULL) {
         PyErr_SetString(PyExc_TypeError,
                         "can't send non-None value to a just-started "
                         "coroutine");
@@ -79,7 +83,7 @@ ready_throw(ReadyObject *r, PyObject *const *args, Py_ssize_t nargs)
                      "throw expected at least 1 argument, got %zd", nargs);
         return NULL;
     }
-    Py_CLEAR(r->value);
+    Py_CLEAR(r->func);
     PyObject *typ = args[0];
     PyObject *val = nargs > 1 ? args[1] : Py_None;
     if (PyExceptionInstance_Check(typ)) {
@@ -99,7 +103,7 @@ ready_throw(ReadyObject *r, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 ready_close(ReadyObject *r, PyObject *Py_UNUSED(ignored))
 {
-    Py_CLEAR(r->value);
+    Py_CLEAR(r->func);
     Py_RETURN_NONE;
 }
 
@@ -113,14 +117,14 @@ static int
 ready_traverse(ReadyObject *r, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(r));
-    Py_VISIT(r->value);
+    Py_VISIT(r->func);
     return 0;
 }
 
 static int
 ready_clear(ReadyObject *r)
 {
-    Py_CLEAR(r->value);
+    Py_CLEAR(r->func);
     return 0;
 }
 
@@ -153,37 +157,42 @@ static PyType_Slot ready_slots[] = {
     {Py_am_send, ready_am_send},
 #endif
     {Py_tp_doc, (void *)PyDoc_STR(
-        "An awaitable that returns its value without suspending.")},
+        "An awaitable that returns func() without suspending.")},
     {0, NULL}
 };
 
 static PyType_Spec ready_spec = {
-    "fastaio._core._Ready",
+    "fastaio._core._Later",
     sizeof(ReadyObject),
     0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | FA_TPFLAGS_DISALLOW_INSTANTIATION,
     ready_slots,
 };
 
-PyDoc_STRVAR(ready_doc,
-"ready($module, value, /)\n--\n\n"
-"An awaitable that returns value at once, without suspending.");
+PyDoc_STRVAR(later_doc,
+"later($module, func, /)\n--\n\n"
+"An awaitable that calls func() when it is awaited and returns its\n"
+"result at once, without suspending.");
 
 static PyObject *
-ready(PyObject *module, PyObject *value)
+later(PyObject *module, PyObject *func)
 {
     fa_state *st = fa_state_of_module(module);
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "later() needs a callable");
+        return NULL;
+    }
     ReadyObject *r = PyObject_GC_New(ReadyObject, FA_TYPE(st, ready_type));
     if (r == NULL) {   /* new */
         return NULL;
     }
-    r->value = Py_NewRef(value);
+    r->func = Py_NewRef(func);
     PyObject_GC_Track(r);
     return (PyObject *)r;
 }
 
 static PyMethodDef ready_functions[] = {
-    {"ready", ready, METH_O, ready_doc},
+    {"later", later, METH_O, later_doc},
     {NULL, NULL, 0, NULL}
 };
 
