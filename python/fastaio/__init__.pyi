@@ -129,13 +129,14 @@ else:
 
 class TaskGroup:
     def __init__(self) -> None: ...
-    async def __aenter__(self) -> Self: ...
-    async def __aexit__(
+    # Awaitables, not coroutines (README, "Differences from the stdlib").
+    def __aenter__(self) -> Awaitable[Self]: ...
+    def __aexit__(
         self,
         et: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None: ...
+    ) -> Awaitable[bool | None]: ...
     def create_task(
         self,
         coro: _TaskCoro[_T],
