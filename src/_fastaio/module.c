@@ -306,6 +306,28 @@ fa_getattr_interned(PyObject *obj, const char *name)
     return res;
 }
 
+/* asyncio.Task (new reference) if it is the C Task of _asyncio, a GC
+   type; NULL with ImportError otherwise (the Task code of 3.9-3.11 and of
+   3.12.0-3.12.4 builds on that type). */
+PyObject *
+fa_c_task_type(void)
+{
+    PyObject *base = fa_import_attr("asyncio", "Task");   /* new */
+    if (base == NULL) {
+        return NULL;
+    }
+    if (!PyType_Check(base)
+            || strcmp(((PyTypeObject *)base)->tp_name, "_asyncio.Task") != 0
+            || !PyType_HasFeature((PyTypeObject *)base, Py_TPFLAGS_HAVE_GC)) {
+        Py_DECREF(base);
+        PyErr_SetString(PyExc_ImportError,
+                        "fastaio._core needs asyncio.Task to be the C Task "
+                        "of _asyncio");
+        return NULL;
+    }
+    return base;
+}
+
 /* 0 if loop is a BaseEventLoop; -1 with TypeError otherwise. */
 int
 fa_check_base_loop(fa_state *st, PyObject *loop, const char *what)

@@ -153,13 +153,9 @@ fa_task312_init(fa_state *st, PyObject *module)
     PyObject *task = base;   /* new */
 #if FA_MAY_NEED_GET_CORO_FIX
     if (FA_GET_CORO_CRASHES()) {
-        if (!PyType_Check(base)
-                || !PyType_HasFeature((PyTypeObject *)base,
-                                      Py_TPFLAGS_HEAPTYPE)) {
-            Py_DECREF(base);
-            PyErr_SetString(PyExc_ImportError,
-                            "fastaio._core needs asyncio.Task to be the C "
-                            "Task of _asyncio");
+        Py_DECREF(base);
+        base = fa_c_task_type();   /* new */
+        if (base == NULL) {
             return -1;
         }
         st->task_base = base;   /* keeps the reference */

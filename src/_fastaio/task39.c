@@ -627,19 +627,14 @@ done:
 int
 fa_task39_init(fa_state *st, PyObject *module)
 {
-    PyObject *base = PyObject_GetAttrString(PyImport_AddModule("asyncio"),
-                                            "Task");   /* new */
+    PyObject *base = fa_c_task_type();   /* new */
     if (base == NULL) {
         return -1;
     }
-    if (!PyType_Check(base)
-            || strcmp(((PyTypeObject *)base)->tp_name, "_asyncio.Task") != 0
-            || ((PyTypeObject *)base)->tp_init == NULL
-            || !PyType_HasFeature((PyTypeObject *)base, Py_TPFLAGS_HAVE_GC)) {
+    if (((PyTypeObject *)base)->tp_init == NULL) {
         Py_DECREF(base);
         PyErr_SetString(PyExc_ImportError,
-                        "fastaio._core needs asyncio.Task to be the C Task "
-                        "of _asyncio");
+                        "fastaio._core needs asyncio.Task.__init__ in C");
         return -1;
     }
     st->task_base = base;   /* keeps the reference */
