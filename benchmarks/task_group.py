@@ -98,6 +98,7 @@ def setup(variant, loop_name):
     base = variants.base_loop_factory(loop_name)
     eager = hasattr(asyncio, "eager_task_factory")
     if variant in ("reference", "stdlib default"):
+        base = variants.stdlib_loop_factory(loop_name)
         group, why = _stdlib_task_group()
         if why:
             return why

@@ -60,6 +60,26 @@ def has_uvloop():
     return True
 
 
+# install() replaces some methods of asyncio.BaseEventLoop process-wide;
+# the stdlib variants run on loops of a class that has asyncio's own
+# methods back, so that they measure asyncio as a program without fastaio
+# runs it.
+_STDLIB_LOOP_METHODS = {
+    name: _install.asyncio_original("BaseEventLoop." + name)
+    for name in ("create_task", "is_running", "get_debug")}
+StdlibLoop = type("StdlibLoop", (_loops._DefaultLoop,),
+                  dict(_STDLIB_LOOP_METHODS,
+                       __doc__="The stdlib's loop with asyncio's own "
+                               "methods."))
+
+
+def stdlib_loop_factory(loop_name):
+    """A factory of loops for the stdlib variants (see StdlibLoop)."""
+    if loop_name == "asyncio":
+        return StdlibLoop
+    return base_loop_factory(loop_name)
+
+
 def base_loop_factory(loop_name):
     if loop_name == "uvloop":
         import uvloop
@@ -157,6 +177,7 @@ def setup(variant, loop_name):
             name=variant, loop=loop_name, new_loop=new_loop,
             TaskGroup=api.TaskGroup, Barrier=api.Barrier,
             current_task=api.current_task, gather=None)
+    base = stdlib_loop_factory(loop_name)
     if variant == EAGER:
         def new_loop():
             loop = base()

@@ -569,7 +569,30 @@ create_task_via_factory(PyObject *module, PyObject *const *args,
         return NULL;
     }
     if (!IS_FACTORY(factory)) {
-        /* Another factory, or none. */
+        if (factory == Py_None || PyFunction_Check(factory)) {
+            /* No fastaio factory (the pure twin's is not a function):
+               BaseEventLoop's own create_task, called as this one was,
+               except before 3.11 with context=, which it does not take. */
+            int forward = 1;
+#if !FA_LOOP_TAKES_CONTEXT
+            Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+            for (Py_ssize_t i = 0; i < nkw && forward; i++) {
+                int eq = PyUnicode_Compare(PyTuple_GET_ITEM(kwnames, i),
+                                           st->str_context);
+                if (eq == -1 && PyErr_Occurred()) {
+                    Py_DECREF(factory);
+                    return NULL;
+                }
+                forward = eq != 0;
+            }
+#endif
+            if (forward) {
+                Py_DECREF(factory);
+                return PyObject_Vectorcall(st->base_create_task, args,
+                                           nargsf, kwnames);
+            }
+        }
+        /* Another factory, or context= before 3.11. */
         return create_task_other(st, loop, factory, args[1], args + nargs,
                                  kwnames);
     }
