@@ -623,3 +623,13 @@ def test_later_awaitable_of_the_core():
         return "ok"
 
     assert asyncio.run(main()) == "ok"
+
+
+@pytest.mark.skipif("c" not in IMPLEMENTATIONS or not _compat.GET_CORO_CRASHES,
+                    reason="only 3.12.0-3.12.4 with the compiled core")
+def test_compiled_task_is_exact_on_early_3_12():
+    """On 3.12.0-3.12.4 the compiled core keeps tasks exact asyncio.Task
+    objects (the import-time check of the coroutine field passed): a
+    fallback to the subclass would make asyncio's C code skip its fast
+    paths."""
+    assert IMPLEMENTATIONS["c"].Task is asyncio.Task

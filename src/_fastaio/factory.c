@@ -416,19 +416,27 @@ PyDoc_STRVAR(create_task_doc,
 "loop.create_task for loops that run fastaio's factory: the factory gets\n"
 "the name and the context before the task's first step.");
 
-/* BaseEventLoop._check_closed() without the call: 0 if loop is open, -1
-   with RuntimeError("Event loop is closed") or another error set.
-   str_closed: the interned "_closed". */
+/* closed (a new reference, taken over; NULL with an error set) is the
+   loop's closed flag: 0 if it is false, -1 with RuntimeError("Event loop
+   is closed") or another error set. */
 static int
-check_open(PyObject *loop, PyObject *str_closed)
+check_not_closed(PyObject *closed)
 {
-    PyObject *closed = PyObject_GetAttr(loop, str_closed);     /* new */
     int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
     Py_XDECREF(closed);
     if (is_closed > 0) {
         PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
     }
     return is_closed == 0 ? 0 : -1;
+}
+
+/* BaseEventLoop._check_closed() without the call: 0 if loop is open, -1
+   with RuntimeError("Event loop is closed") or another error set.
+   str_closed: the interned "_closed". */
+static int
+check_open(PyObject *loop, PyObject *str_closed)
+{
+    return check_not_closed(PyObject_GetAttr(loop, str_closed));
 }
 
 /* create_task_via_factory for a loop whose factory is not the compiled one
@@ -662,13 +670,8 @@ loop_check_open(fa_state *st, PyObject *loop)
     if (base) {
         return check_open(loop, st->str_closed);
     }
-    PyObject *closed = PyObject_CallMethodNoArgs(loop, st->str_is_closed);
-    int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
-    Py_XDECREF(closed);   /* new, until here */
-    if (is_closed > 0) {
-        PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
-    }
-    return is_closed == 0 ? 0 : -1;
+    return check_not_closed(
+        PyObject_CallMethodNoArgs(loop, st->str_is_closed));
 }
 
 PyDoc_STRVAR(loop_task_factory_doc,

@@ -108,7 +108,6 @@ extern FA_THREAD_LOCAL int fa_eager_depth;
 PyObject *fa_running_loop(fa_state *st);      /* new reference, or NULL */
 PyObject *fa_require_running_loop(fa_state *st);   /* not None; or NULL */
 int fa_check_context(PyObject *context);
-PyObject *fa_getattr_interned(PyObject *obj, const char *name);  /* new */
 int fa_check_base_loop(fa_state *st, PyObject *loop, const char *what);
 PyObject *fa_c_task_type(void);   /* new reference, or NULL */
 int fa_may_start_eagerly(fa_state *st, PyObject *loop);

@@ -292,20 +292,6 @@ fa_context_enterable(PyObject *context)
  * through the interned names of the module state.
  */
 
-/* getattr(obj, name) for a C string name, through the interned name (for
-   what is looked up once, not per call). */
-PyObject *
-fa_getattr_interned(PyObject *obj, const char *name)
-{
-    PyObject *key = PyUnicode_InternFromString(name);   /* new */
-    if (key == NULL) {
-        return NULL;
-    }
-    PyObject *res = PyObject_GetAttr(obj, key);
-    Py_DECREF(key);
-    return res;
-}
-
 /* asyncio.Task (new reference) if it is the C Task of _asyncio, a GC
    type; NULL with ImportError otherwise (the Task code of 3.9-3.11 and of
    3.12.0-3.12.4 builds on that type). */
