@@ -30,8 +30,8 @@ WORK = ROOT / "build" / "matrix"
 CONSTRAINTS = ROOT / ".ci" / "constraints.txt"
 PYENV_MINORS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
 PATH_NAMES = ["python3.14", "python3.14t", "python3.15"]
-TEST_DEPS = ["pytest>=7.4", "pytest-timeout>=2.1", "anyio>=4", "mypy>=1.10",
-             "basedpyright>=1.20"]
+TEST_DEPS = ["pytest>=7.4", "pytest-timeout>=2.1", "pytest-asyncio>=1",
+             "anyio>=4", "mypy>=1.10", "basedpyright>=1.20"]
 # uvloop wheels exist for these; elsewhere it is tried but not required.
 UVLOOP_REQUIRED = {"3.9", "3.10", "3.11", "3.12", "3.13"}
 
@@ -130,6 +130,9 @@ def check_cell(label, python, extra_pytest_args):
                      env=env).returncode == 0
     if not has_uvloop and label in UVLOOP_REQUIRED:
         return {"error": 1}, "uvloop did not install"
+    # aiohttp's loop fixture is one of the loops the pytest plugin must
+    # reach; its tests skip that case where no wheel exists.
+    run(pip + ["--only-binary", ":all:", "aiohttp"], env=env)
     env.update(FASTAIO_REQUIRE_EXTENSIONS="1",
                FASTAIO_REQUIRE_TYPECHECKERS="1",
                FASTAIO_REQUIRE_UVLOOP="1" if has_uvloop else "0")
