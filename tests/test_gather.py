@@ -1,5 +1,6 @@
-"""gather() with eager children: 3.12+ behaviour on every version, through
-``fastaio.gather`` and through ``asyncio.gather`` on an installed loop."""
+"""gather() with eager children: CPython 3.14's gather on every version,
+through ``fastaio.gather`` and through ``asyncio.gather`` on an installed
+loop (the compiled gather on 3.12+ as well)."""
 import asyncio
 import sys
 
@@ -13,8 +14,9 @@ GATHERS = ["fastaio.gather", "asyncio.gather"]
 
 
 def _gather(how, fa):
-    # asyncio.gather is looked up at call time: install() replaces it before
-    # 3.12, and code that imported it earlier keeps the original.
+    # asyncio.gather is looked up at call time: install() replaces it (before
+    # 3.12, and with the compiled core on every version), and code that
+    # imported it earlier keeps the original.
     return fa.gather if how == "fastaio.gather" else asyncio.gather
 
 
@@ -181,8 +183,65 @@ def test_loop_argument_goes_to_the_stdlib_with_its_warning(fa, run):
     assert run(main) == [5]
 
 
+def _compiled(fa):
+    return fa.eager_task_factory is not None and isinstance(
+        fa.gather, type(len))
+
+
 @pytest.mark.skipif(not _compat.PY312, reason="3.12+ only")
-def test_gather_is_asyncios_own_from_312(fa):
-    assert fa.gather is asyncio.tasks.gather
+def test_which_gather_from_312(fa):
+    """3.12+: the compiled core's gather is its own, in C, and install()
+    puts its dispatcher in asyncio; the pure twin's is asyncio's own on
+    3.14+ and a copy of 3.14's on 3.12 and 3.13, and install() leaves
+    asyncio.gather alone."""
+    from fastaio import _impl, _install
+    original = _install.asyncio_original("gather")
     make_loop(fa, "asyncio").close()
-    assert asyncio.gather is asyncio.tasks.gather is fa.gather
+    if _compiled(fa):
+        assert fa.gather is not original
+        assert asyncio.gather is asyncio.tasks.gather is _impl.ccore.asyncio_gather
+    else:
+        assert (fa.gather is original) == _compat.PY314
+        if _impl.ccore is None:
+            assert asyncio.gather is original
+
+
+@pytest.mark.skipif(not _compat.PY312 or _compat.PY314,
+                    reason="3.12 and 3.13 only: their gather wraps for the "
+                           "first argument's loop")
+def test_asyncio_gather_is_the_stdlibs_on_other_loops(fa):
+    """On a loop without the compiled factory asyncio.gather stays the
+    interpreter's: 3.12 and 3.13 wrap the arguments for the first one's
+    loop, where 3.14 (and fastaio's gather) use the running loop."""
+    make_loop(fa, "asyncio").close()              # install()'s patch is made
+    other = asyncio.new_event_loop()
+    loop = asyncio.new_event_loop()
+    try:
+        async def main():
+            future = other.create_future()
+            outer = asyncio.gather(future)
+            assert outer.get_loop() is other
+            future.set_result(1)
+            with pytest.raises(ValueError):
+                fa.gather(other.create_future())
+
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+        other.close()
+
+
+@pytest.mark.skipif(not _compat.PY314, reason="3.14+: call-graph records")
+@pytest.mark.parametrize("how", GATHERS)
+def test_pending_children_are_awaited_by_the_caller(fa, run, how):
+    """3.14's gather records each pending child as awaited by the task that
+    called it, and forgets it when the child is done."""
+    async def main():
+        me = asyncio.current_task()
+        child = asyncio.ensure_future(_suspend_then(1))
+        outer = _gather(how, fa)(child, _value(2))
+        assert me in child._asyncio_awaited_by
+        assert await outer == [1, 2]
+        assert me not in (child._asyncio_awaited_by or ())
+
+    run(main)

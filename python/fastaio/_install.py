@@ -9,8 +9,10 @@ run fastaio:
 
 ``create_task`` (before 3.13)
     names the task before its first step (gh-143173);
-``gather`` (before 3.12)
-    3.12's handling of children that are already done (gh-97696);
+``gather`` (before 3.12; with the compiled core on every version)
+    3.12's handling of children that are already done (gh-97696); on
+    3.12+ the compiled core's gather, in C, for loops that run the
+    compiled factory (asyncio's own for other loops);
 ``current_task`` (before 3.12, compiled core only)
     fastaio's C function, which reads the same state;
 ``TaskGroup`` (3.11+; also ``asyncio.taskgroups.TaskGroup``)
@@ -68,7 +70,10 @@ def _new_create_task(original, core):
 
 def _new_gather(original, core):
     if _compat.PY312:
-        return None
+        # The compiled gather on loops that run the compiled factory.  With
+        # the pure twin nothing is replaced: from 3.12 on asyncio's gather
+        # already accounts at once for children that are done.
+        return getattr(core, "asyncio_gather", None)
     # the type of each core's factory -> that core's gather
     by_type = {type(c.eager_task_factory): c.gather
                for c in (_pycore, _impl.ccore) if c is not None}

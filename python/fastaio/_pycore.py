@@ -488,8 +488,9 @@ class Barrier:
 # --------------------------------------------------------------------------
 # gather()
 
-# 3.10+ gather() wraps its arguments with the private helper, which does not
-# warn about the deprecated loop argument; 3.9 has only the public one.
+# 3.10 and 3.11 gather() wraps its arguments with the private helper, which
+# does not warn about the deprecated loop argument; 3.9 has only the public
+# one, and 3.12 folded the helper back into it.
 _ensure_future = getattr(tasks, "_ensure_future", tasks.ensure_future)
 _GatheringFuture = tasks._GatheringFuture
 _CoroutineType = types.CoroutineType
@@ -589,13 +590,15 @@ def _gather(coros_or_futures, return_exceptions):
     return outer
 
 
-if _compat.PY312:
+if _compat.PY314:
     gather = asyncio.gather
 else:
     def gather(*coros_or_futures, return_exceptions=False, **kwargs):
-        """``asyncio.gather`` with 3.12+'s handling of children that are
-        done when passed: they are accounted for at once, and if all are,
-        the returned future is already done."""
+        """``asyncio.gather`` as CPython 3.14 defines it (without the
+        call-graph bookkeeping that 3.14 added): children that are done when
+        passed are accounted for at once (3.12+), and if all are, the
+        returned future is already done; the arguments are wrapped for the
+        running loop."""
         if not coros_or_futures or kwargs:
             # Nothing to wait for (the stdlib picks the loop and warns as the
             # interpreter's version does), or 3.9's deprecated loop=.

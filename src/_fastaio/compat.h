@@ -58,10 +58,11 @@
 #  define FA_GET_CORO_CRASHES() 0
 #endif
 
-/* 3.10: asyncio.tasks._ensure_future, the helper gather() wraps its
-   arguments with (no warning about the deprecated loop argument); 3.9 has
-   only the public ensure_future. */
-#if PY_VERSION_HEX >= 0x030A0000
+/* 3.10 and 3.11: asyncio.tasks._ensure_future, the helper gather() wraps
+   its arguments with (no warning about the deprecated loop argument); 3.9
+   has only the public ensure_future, and 3.12 folded the helper back into
+   it (the loop argument is no longer deprecated). */
+#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030C0000
 #  define FA_ENSURE_FUTURE_NAME "_ensure_future"
 #else
 #  define FA_ENSURE_FUTURE_NAME "ensure_future"
@@ -75,12 +76,13 @@
 #  define FA_HAVE_ASYNCIO_BARRIER 0
 #endif
 
-/* 3.12: asyncio.gather accounts at once for children that are already done
-   (gh-97696); the core's own gather is for 3.9-3.11. */
-#if PY_VERSION_HEX >= 0x030C0000
-#  define FA_NATIVE_GATHER 1
+/* 3.14: gather() records each pending child as awaited by the task that
+   called it, for asyncio's call-graph introspection (gh-91048), through
+   asyncio.futures.future_add_to_awaited_by / future_discard_from_awaited_by. */
+#if PY_VERSION_HEX >= 0x030E0000
+#  define FA_GATHER_AWAITED_BY 1
 #else
-#  define FA_NATIVE_GATHER 0
+#  define FA_GATHER_AWAITED_BY 0
 #endif
 
 /* 3.11: PyType_GetModuleByDef (bpo-46613) finds the module whose

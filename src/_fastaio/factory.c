@@ -658,6 +658,18 @@ loop_task_factory(fa_state *st, PyObject *loop)
                 : PyObject_CallMethodNoArgs(loop, st->str_get_task_factory);
 }
 
+int
+fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop)
+{
+    PyObject *factory = loop_task_factory(st, loop);   /* new */
+    if (factory == NULL) {
+        return -1;
+    }
+    int ours = IS_FACTORY(factory);
+    Py_DECREF(factory);
+    return ours;
+}
+
 /* 0 if loop is open; -1 with RuntimeError("Event loop is closed") (as
    _tasks.create_task_on raises) or another error set. */
 static int

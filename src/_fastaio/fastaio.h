@@ -43,6 +43,9 @@
     X(gathering_future)   /* asyncio.tasks._GatheringFuture */ \
     X(get_loop)           /* asyncio.futures._get_loop */ \
     X(cancelled_error)    /* asyncio.CancelledError */ \
+    X(current_task)       /* asyncio.current_task (3.14+, for gather) */ \
+    X(add_awaited_by)     /* asyncio.futures.future_add_to_awaited_by (3.14+) */ \
+    X(discard_awaited_by) /* ...future_discard_from_awaited_by (3.14+) */ \
     X(broken_error)       /* BrokenBarrierError */ \
     X(invalid_state)      /* asyncio.InvalidStateError */ \
     /* the module's types */ \
@@ -133,6 +136,9 @@ void fa_task312_after_eager_start(fa_state *st, PyObject *task);
 
 /* factory.c: the eager task factory and create_task_via_factory. */
 int fa_factory_init(fa_state *st, PyObject *module);
+/* 1 if loop's task factory is a compiled fastaio factory, 0 if not, -1 on
+   error. */
+int fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop);
 
 /* gathering.c, barrier.c, ready.c */
 int fa_gathering_init(fa_state *st, PyObject *module);

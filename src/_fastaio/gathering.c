@@ -1,10 +1,15 @@
 /*
- * gather() in C for CPython 3.9-3.11.
+ * gather() in C, on every version.
  *
- * The specification is gather() in python/fastaio/_pycore.py: the 3.12+
- * treatment of children that are already done when gather() is called
- * (gh-97696) on interpreters whose asyncio.gather schedules a loop callback
- * for each of them.  From 3.12 on the module's gather is asyncio.gather.
+ * The specification is gather() in python/fastaio/_pycore.py, which is
+ * CPython 3.14's asyncio.gather: children that are already done when
+ * gather() is called are accounted for at once (gh-97696, 3.12), the
+ * arguments are wrapped for the running loop, and on 3.14+ each pending
+ * child is recorded as awaited by the calling task (gh-91048).
+ *
+ * asyncio_gather() is what install() puts in place of asyncio.gather on
+ * 3.12+: this gather on a loop that runs the compiled factory, the
+ * interpreter's own everywhere else.
  *
  * Reference ownership: see fastaio.h.
  */
@@ -32,8 +37,6 @@ stdlib_gather(void)
     Py_DECREF(gather);
     return original;
 }
-
-#if !FA_NATIVE_GATHER
 
 /* What gather() keeps is in the module state (fastaio.h): the
    interpreter's gather, _ensure_future, _GatheringFuture, _get_loop,
@@ -99,6 +102,8 @@ typedef struct {
                                the module alive */
     PyObject *outer;        /* the _GatheringFuture; NULL until made */
     PyObject *children;     /* list, one entry per argument */
+    PyObject *cur_task;     /* the task that called gather() (3.14+), or
+                               NULL */
     Py_ssize_t expected;    /* distinct children */
     Py_ssize_t finished;
     int return_exceptions;
@@ -112,6 +117,17 @@ state_child_done(GatherState *gs, PyObject *child)
 {
     fa_state *st = gs->st;
     gs->finished++;
+#if FA_GATHER_AWAITED_BY
+    if (gs->cur_task != NULL) {
+        PyObject *args[2] = {child, gs->cur_task};
+        PyObject *r = PyObject_Vectorcall(st->discard_awaited_by, args, 2,
+                                          NULL);   /* new */
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+#endif
     PyObject *outer = gs->outer;   /* borrowed: gs owns it */
     int outer_done = outer == NULL ? 1 : call_truth(outer, st->str_done);
     if (outer_done < 0) {
@@ -223,6 +239,7 @@ state_traverse(GatherState *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->outer);
     Py_VISIT(self->children);
+    Py_VISIT(self->cur_task);
     return 0;
 }
 
@@ -231,6 +248,7 @@ state_clear(GatherState *self)
 {
     Py_CLEAR(self->outer);
     Py_CLEAR(self->children);
+    Py_CLEAR(self->cur_task);
     return 0;
 }
 
@@ -314,14 +332,11 @@ wrap(fa_state *st, PyObject *arg, PyObject *loop, int *fast)
     return PyObject_Vectorcall(st->ensure_future, args, 1, st->kwnames_loop);
 }
 
+/* loop: the running loop or None (a new reference, taken over). */
 static PyObject *
-gather_impl(fa_state *st, PyObject *const *args, Py_ssize_t nargs,
-            int return_exceptions)
+gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
+            Py_ssize_t nargs, int return_exceptions)
 {
-    PyObject *loop = PyObject_CallNoArgs(st->get_running_loop);   /* new */
-    if (loop == NULL) {
-        return NULL;
-    }
     PyObject *seen = NULL, *done_now = NULL, *outer = NULL;
     GatherState *gs = PyObject_GC_New(GatherState,
                                       FA_TYPE(st, gather_callback_type));
@@ -332,6 +347,7 @@ gather_impl(fa_state *st, PyObject *const *args, Py_ssize_t nargs,
     gs->st = st;
     gs->outer = NULL;
     gs->children = PyList_New(0);
+    gs->cur_task = NULL;
     gs->expected = gs->finished = 0;
     gs->return_exceptions = return_exceptions;
     gs->vectorcall = state_vectorcall;
@@ -341,6 +357,20 @@ gather_impl(fa_state *st, PyObject *const *args, Py_ssize_t nargs,
     if (gs->children == NULL || seen == NULL || done_now == NULL) {
         goto error;
     }
+#if FA_GATHER_AWAITED_BY
+    if (loop != Py_None) {
+        PyObject *task = PyObject_CallOneArg(st->current_task, loop); /* new */
+        if (task == NULL) {
+            goto error;
+        }
+        if (task == Py_None) {
+            Py_DECREF(task);
+        }
+        else {
+            gs->cur_task = task;
+        }
+    }
+#endif
     int fast = -1;
     for (Py_ssize_t i = 0; i < nargs; i++) {
         PyObject *arg = args[i];   /* borrowed: the caller's */
@@ -381,6 +411,16 @@ gather_impl(fa_state *st, PyObject *const *args, Py_ssize_t nargs,
             rc = PyList_Append(done_now, child);
         }
         else if (done == 0) {
+#if FA_GATHER_AWAITED_BY
+            if (gs->cur_task != NULL) {
+                PyObject *add_args[2] = {child, gs->cur_task};
+                PyObject *r = PyObject_Vectorcall(st->add_awaited_by,
+                                                  add_args, 2, NULL);
+                rc = r == NULL ? -1 : 0;
+                Py_XDECREF(r);
+            }
+            if (rc == 0)
+#endif
             rc = call_one(child, st->str_add_done_callback, (PyObject *)gs);
         }
         else {
@@ -425,10 +465,39 @@ error:
     return NULL;
 }
 
+/* The keywords of a gather() call: 0 with *return_exceptions set, 1 if the
+   interpreter's gather must handle the call (no argument, 3.9's deprecated
+   loop=, a bad keyword), -1 on error. */
+static int
+gather_keywords(fa_state *st, PyObject *const *args, Py_ssize_t nargs,
+                PyObject *kwnames, int *return_exceptions)
+{
+    *return_exceptions = 0;
+    if (nargs == 0) {
+        return 1;
+    }
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
+        int eq = PyUnicode_Compare(key, st->str_return_exceptions);
+        if (eq == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (eq != 0) {
+            return 1;
+        }
+        *return_exceptions = PyObject_IsTrue(args[nargs + i]);
+        if (*return_exceptions < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(gather_doc,
 "gather(*aws, return_exceptions=False)\n--\n\n"
-"asyncio.gather with 3.12+'s handling of children that are done when\n"
-"passed: they are accounted for at once, and if all are, the returned\n"
+"asyncio.gather as CPython 3.14 defines it, in C: children that are done\n"
+"when passed are accounted for at once, and if all are, the returned\n"
 "future is already done.");
 
 static PyObject *
@@ -437,35 +506,65 @@ gather(PyObject *module, PyObject *const *args, size_t nargsf,
 {
     fa_state *st = fa_state_of_module(module);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    int return_exceptions = 0;
-    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    int delegate = nargs == 0;
-    for (Py_ssize_t i = 0; i < nkw && !delegate; i++) {
-        PyObject *key = PyTuple_GET_ITEM(kwnames, i);
-        int eq = PyUnicode_Compare(key, st->str_return_exceptions);
-        if (eq == -1 && PyErr_Occurred()) {
-            return NULL;
-        }
-        if (eq != 0) {
-            delegate = 1;   /* 3.9's deprecated loop=, or a bad keyword */
-            break;
-        }
-        return_exceptions = PyObject_IsTrue(args[nargs + i]);
-        if (return_exceptions < 0) {
-            return NULL;
-        }
+    int return_exceptions;
+    int delegate = gather_keywords(st, args, nargs, kwnames,
+                                   &return_exceptions);
+    if (delegate < 0) {
+        return NULL;
     }
     if (delegate) {
-        /* Nothing to wait for (the stdlib picks the loop and warns as the
-           interpreter's version does), or an argument only it handles. */
+        /* The stdlib picks the loop and warns as the interpreter's version
+           does, or rejects the keyword. */
         return PyObject_Vectorcall(st->stdlib_gather, args, nargsf, kwnames);
     }
-    return gather_impl(st, args, nargs, return_exceptions);
+    PyObject *loop = fa_running_loop(st);   /* new */
+    if (loop == NULL) {
+        return NULL;
+    }
+    return gather_impl(st, loop, args, nargs, return_exceptions);
+}
+
+PyDoc_STRVAR(asyncio_gather_doc,
+"asyncio_gather(*aws, return_exceptions=False)\n--\n\n"
+"What install() puts in place of asyncio.gather: gather() when the running\n"
+"loop's task factory is the compiled fastaio factory, the interpreter's\n"
+"asyncio.gather otherwise.");
+
+static PyObject *
+asyncio_gather(PyObject *module, PyObject *const *args, size_t nargsf,
+               PyObject *kwnames)
+{
+    fa_state *st = fa_state_of_module(module);
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    int return_exceptions;
+    int delegate = gather_keywords(st, args, nargs, kwnames,
+                                   &return_exceptions);
+    if (delegate < 0) {
+        return NULL;
+    }
+    if (!delegate) {
+        PyObject *loop = fa_running_loop(st);   /* new */
+        if (loop == NULL) {
+            return NULL;
+        }
+        int ours = loop == Py_None
+            ? 0 : fa_loop_runs_compiled_factory(st, loop);
+        if (ours > 0) {
+            return gather_impl(st, loop, args, nargs, return_exceptions);
+        }
+        Py_DECREF(loop);
+        if (ours < 0) {
+            return NULL;
+        }
+    }
+    return PyObject_Vectorcall(st->stdlib_gather, args, nargsf, kwnames);
 }
 
 static PyMethodDef gathering_methods[] = {
     {"gather", (PyCFunction)(void (*)(void))gather,
      METH_FASTCALL | METH_KEYWORDS, gather_doc},
+    {"asyncio_gather", (PyCFunction)(void (*)(void))asyncio_gather,
+     METH_FASTCALL | METH_KEYWORDS, asyncio_gather_doc},
     {NULL, NULL, 0, NULL}
 };
 
@@ -482,6 +581,17 @@ fa_gathering_init(fa_state *st, PyObject *module)
             || st->cancelled_error == NULL) {
         return -1;
     }
+#if FA_GATHER_AWAITED_BY
+    st->current_task = fa_import_attr("asyncio", "current_task");
+    st->add_awaited_by = fa_import_attr("asyncio.futures",
+                                        "future_add_to_awaited_by");
+    st->discard_awaited_by = fa_import_attr("asyncio.futures",
+                                            "future_discard_from_awaited_by");
+    if (st->current_task == NULL || st->add_awaited_by == NULL
+            || st->discard_awaited_by == NULL) {
+        return -1;
+    }
+#endif
     st->gather_callback_type = PyType_FromModuleAndSpec(module, &state_spec,
                                                         NULL);
     if (st->gather_callback_type == NULL) {
@@ -490,18 +600,3 @@ fa_gathering_init(fa_state *st, PyObject *module)
     FA_DISALLOW_INSTANTIATION(st->gather_callback_type);
     return PyModule_AddFunctions(module, gathering_methods);
 }
-
-#else   /* 3.12+: asyncio.gather already behaves this way */
-
-int
-fa_gathering_init(fa_state *st, PyObject *module)
-{
-    PyObject *gather = stdlib_gather();   /* new */
-    if (gather == NULL || PyModule_AddObject(module, "gather", gather) < 0) {
-        Py_XDECREF(gather);
-        return -1;
-    }
-    return 0;
-}
-
-#endif
