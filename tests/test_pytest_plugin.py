@@ -227,6 +227,27 @@ def test_unstable():
 '''
 
 
+# Subtests and a pytest session run inside a test: what happens in them
+# belongs to the run of the test around them.
+NESTED = ORDER + '''
+pytest_plugins = ["pytester"]
+
+
+class TestSubtests(unittest.TestCase):
+    def test_subtest(self):
+        with self.subTest("order"):
+            self.assertEqual(asyncio.run(order()), LAZY)
+
+
+def test_inner_session_then_order(pytester):
+    pytester.makepyfile(test_inner="def test_once():\\n    print('INNER')\\n")
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert result.stdout.str().count("INNER") == 1
+    assert asyncio.run(order()) == LAZY
+'''
+
+
 def summary(result):
     """The one-line summary of --eager-check, as a dict."""
     line = [x for x in result.outlines if x.startswith("eager-check:")]
@@ -351,8 +372,8 @@ def test_suite_without_differences_reports_nothing(pytester, impl):
                    for x in result.outlines)
     assert summary(result) == dict(checked=5, differ=0, unstable=0, own=1)
     result.stdout.fnmatch_lines([
-        "OWN FACTORY test_same.py::test_own_factory: a loop kept its task "
-        "factory <function test_own_factory.<locals>.factory at *>"])
+        "OWN FACTORY <function test_own_factory.<locals>.factory> kept by "
+        "the loops of 1 test: test_same.py::test_own_factory"])
 
 
 def test_explanations_and_unstable_tests(pytester, impl):
@@ -373,6 +394,21 @@ def test_explanations_and_unstable_tests(pytester, impl):
     ])
     assert summary(result) == dict(checked=2, differ=1, unstable=1, own=0)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_subtests_and_inner_sessions(pytester, impl):
+    """A subtest that fails only with eager tasks makes its test differ, and
+    pytest shows only the lazy run's subtests; a pytest session run inside a
+    test is part of that test's runs (its tests run once, not checked)."""
+    pytester.makepyfile(test_nested=NESTED)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
+                                           "--eager-check=report", "-rA")
+    assert result.ret == pytest.ExitCode.OK
+    assert differs(result) == ["TestSubtests::test_subtest",
+                               "test_inner_session_then_order"]
+    assert summary(result)["checked"] == 2
+    assert not any("SUBFAIL" in x or "FAILED" in x for x in result.outlines)
+    result.assert_outcomes(passed=2)
 
 
 def test_bare_option_before_a_path(pytester, impl):

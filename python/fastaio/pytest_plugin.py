@@ -88,6 +88,8 @@ def pytest_configure(config):
         # Loaded too late for pytest_load_initial_conftests (for example
         # through pytest_plugins in a conftest).
         _start(mode)
+    if _RUN.config is None:
+        _RUN.config = config
     if config.pluginmanager.hasplugin("xdist") and getattr(
             config.option, "numprocesses", None) and mode.startswith("check"):
         raise pytest.UsageError("--eager-check does not run under xdist (-n)")
@@ -146,6 +148,7 @@ def _weak_set():
 class _Run:
     def __init__(self, mode, factory):
         self.mode = mode
+        self.config = None            # the pytest run that asked for it
         self.factory = factory
         self.eager = mode == "eager"
         self.evidence = None          # _Evidence of the run in progress
@@ -203,17 +206,61 @@ class _Run:
 
     def once(self, item, eager, recording=False):
         """Run ``item``'s setup, call and teardown once, with eager or lazy
-        tasks; tear down only what belongs to the item itself."""
+        tasks; tear down only what belongs to the item itself.  Reports made
+        during the run (subtests) are kept, not logged."""
         from _pytest.runner import runtestprotocol
+        before = self.eager
         self.eager = eager
         self.evidence = _Evidence(recording)
+        session = item.session
+        real = session.gethookproxy
+        kept = []
+        failed_subtests = _failed_subtests(item)
+        key = getattr(item, "id", item.nodeid)
+        counted = failed_subtests.get(key, 0)
+        session.gethookproxy = lambda path: _QuietHooks(real(path), kept)
         try:
             with self.evidence.watching():
                 reports = runtestprotocol(item, log=False,
                                           nextitem=item.parent)
         finally:
-            self.eager = False
-        return _Outcome(reports), self.evidence
+            del session.gethookproxy
+            self.eager = before
+            added = failed_subtests.get(key, 0) - counted
+            if counted:
+                failed_subtests[key] = counted
+            else:
+                failed_subtests.pop(key, None)
+        outcome = _Outcome(reports, kept)
+        outcome.failed_subtests = added
+        return outcome, self.evidence
+
+
+class _QuietHooks:
+    """The hooks of a node, but ``pytest_runtest_logreport`` keeps the
+    report instead of logging it (pytest's subtests log theirs directly)."""
+
+    def __init__(self, hooks, kept):
+        self._hooks = hooks
+        self._kept = kept
+
+    def __getattr__(self, name):
+        if name == "pytest_runtest_logreport":
+            return self._keep
+        return getattr(self._hooks, name)
+
+    def _keep(self, report):
+        self._kept.append(report)
+
+
+def _failed_subtests(item):
+    """pytest's count of failed subtests per test (pytest 9), which makes
+    the test fail when it is logged; an empty dict where there is none."""
+    try:
+        from _pytest.subtests import failed_subtests_key
+        return item.config.stash[failed_subtests_key]
+    except (ImportError, KeyError):
+        return {}
 
 
 def _crash(report):
@@ -231,15 +278,20 @@ class _Outcome:
     """What one run of a test came to: passed, failed, error, skipped,
     xfailed or xpassed, and the first exception."""
 
-    def __init__(self, reports):
+    def __init__(self, reports, subtests=()):
         self.reports = reports
-        self.kind, self.message = self._judge(reports)
+        self.subtests = list(subtests)
+        self.failed_subtests = 0      # what they added to pytest's count
+        self.kind, self.message = self._judge(reports, self.subtests)
 
     @staticmethod
-    def _judge(reports):
+    def _judge(reports, subtests):
         for rep in reports:
             if rep.when != "call" and rep.failed:
                 return "error", f"{_crash(rep)} (in {rep.when})"
+        for rep in subtests:
+            if rep.failed:
+                return "failed", f"{_crash(rep)} (in a subtest)"
         for rep in reports:
             if rep.skipped:
                 kind = "xfailed" if hasattr(rep, "wasxfail") else "skipped"
@@ -257,6 +309,22 @@ class _Outcome:
         if self.kind not in ("failed", "error"):
             return None
         return self.message.partition(":")[0].split(" (in ")[0]
+
+    def log(self, item, final):
+        """Log this run's reports as pytest would have; ``final`` replaces
+        the teardown report when it failed (see _teardown_to)."""
+        ihook = item.ihook
+        if self.failed_subtests:
+            key = getattr(item, "id", item.nodeid)
+            counts = _failed_subtests(item)
+            counts[key] = counts.get(key, 0) + self.failed_subtests
+        for rep in self.reports:
+            if rep.when == "call":
+                for sub in self.subtests:
+                    ihook.pytest_runtest_logreport(report=sub)
+            if rep.when == "teardown" and final is not None and final.failed:
+                rep = final
+            ihook.pytest_runtest_logreport(report=rep)
 
     def same(self, other):
         return self.kind == other.kind and self.exception == other.exception
@@ -374,8 +442,8 @@ class _Verdict:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item, nextitem):
     run = _RUN
-    if run is None:
-        return None
+    if run is None or item.config is not run.config:
+        return None       # not asked for, or a session run inside a test
     run.current = item.nodeid
     if not run.mode.startswith("check"):
         return None
@@ -402,10 +470,7 @@ def pytest_runtest_protocol(item, nextitem):
             run.differ.append(_Verdict(item.nodeid, lazy, eager,
                                        evidence.reasons()))
     final = _teardown_to(item, nextitem)
-    for rep in lazy.reports:
-        if rep.when == "teardown" and final is not None and final.failed:
-            rep = final
-        ihook.pytest_runtest_logreport(report=rep)
+    lazy.log(item, final)
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     run.current = None
     return True
@@ -427,7 +492,7 @@ def _teardown_to(item, nextitem):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     run = _RUN
-    if run is None:
+    if run is None or config is not run.config:
         return
     tr = terminalreporter
     if run.mode == "eager":
@@ -446,9 +511,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             tr.write_line(f"UNSTABLE {verdict.nodeid}: {verdict.reasons[0]} "
                           f"({verdict.lazy} / {verdict.eager}); not counted",
                           yellow=True)
-    for nodeid, factory in run.own_factories.items():
-        tr.write_line(f"OWN FACTORY {nodeid}: a loop kept its task factory "
-                      f"{factory}")
+    for factory, nodeids in _by_factory(run.own_factories).items():
+        shown = ", ".join(nodeids[:3]) + (", ..." if len(nodeids) > 3 else "")
+        tests = "1 test" if len(nodeids) == 1 else f"{len(nodeids)} tests"
+        tr.write_line(f"OWN FACTORY {factory} kept by the loops of {tests}: "
+                      f"{shown}")
     for text in run.warnings:
         tr.write_line(f"WARNING {text}", yellow=True)
     if run.mode.startswith("check"):
@@ -459,8 +526,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             bold=True, red=bool(run.differ), green=not run.differ)
 
 
+def _by_factory(own_factories):
+    """nodeid -> factory repr, as factory (without its address) -> nodeids."""
+    import re
+    grouped = {}
+    for nodeid, factory in own_factories.items():
+        factory = re.sub(r" at 0x[0-9a-fA-F]+", "", factory)
+        grouped.setdefault(factory, []).append(nodeid)
+    return grouped
+
+
 def pytest_sessionfinish(session, exitstatus):
     run = _RUN
-    if run is not None and run.mode == "check-strict" and run.differ and (
+    if run is not None and session.config is run.config and (
+            run.mode == "check-strict") and run.differ and (
             session.exitstatus == pytest.ExitCode.OK):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
