@@ -13,8 +13,14 @@ eager-start bugs of CPython 3.12-3.15 fixed:
 * ``context=`` must be a ``contextvars.Context`` (TypeError otherwise), and a
   context that is already entered makes the task start lazily instead of
   breaking the loop (gh-157301);
-* a task created while an exception is being handled starts lazily, so its
-  first step never sees the creator's exception (gh-155575);
+* a task's first step never sees the exception its creator is handling
+  (gh-155575): created in the creator's own except block, the task starts
+  eagerly with that exception hidden from the first step and given back to
+  the creator afterwards (an exception ``create_task`` raises is chained to
+  it unless it has a context of its own); if an outer frame handles the
+  exception (the creator is awaited in another coroutine's except block, or
+  the loop runs in one), or ctypes cannot set the exception state (not
+  CPython), the task starts lazily;
 * eager creations nest at most ``MAX_EAGER_DEPTH`` deep; deeper ones start
   lazily instead of exhausting the C stack;
 * the name is set before the first step (gh-128308, gh-143173);
@@ -27,6 +33,7 @@ eager-start bugs of CPython 3.12-3.15 fixed:
 import asyncio
 import contextvars
 import enum
+import functools
 import heapq
 import sys
 import threading
@@ -78,8 +85,15 @@ def _check_context(context):
             f"{type(context).__name__}")
 
 
+#: ``_may_start_eagerly``'s answer when the first step may run with the
+#: exception being handled hidden from it (through ``_start_hidden``).
+_HIDING = 2
+
+
 def _may_start_eagerly(loop, context):
-    """True when a task of ``loop`` may run its first step right now.
+    """Whether a task of ``loop`` may run its first step right now: False
+    (it starts lazily), True, or ``_HIDING``: yes, through
+    ``_start_hidden``, as an exception is being handled.
 
     ``context`` has already passed ``_check_context``.
     """
@@ -87,14 +101,108 @@ def _may_start_eagerly(loop, context):
         return False                       # another thread, or loop idle
     if _tstate.depth >= MAX_EAGER_DEPTH:
         return False
-    if sys.exc_info()[1] is not None:
-        return False                       # never leak the handled exception
     if context is not None:
         try:
             context.run(_noop)
         except RuntimeError:               # entered somewhere up the stack
             return False
-    return True
+    handled = sys.exc_info()
+    if handled[1] is None:
+        return True
+    return _where_handled(handled)        # never leak it to the first step
+
+
+# --------------------------------------------------------------------------
+# the exception being handled, hidden from an eager first step
+#
+# sys.exc_info() reports the exception of the topmost item of the thread's
+# exception stack that holds one.  Each running coroutine or generator has
+# an item of its own; an except block of a plain function sets the item of
+# the coroutine or generator it runs in (the thread's own item at the
+# bottom).  PyErr_SetExcInfo sets the top item only: while a task is
+# created, the creator's.
+
+@functools.cache
+def _exc_info_setter():
+    """A function that makes the top item of the exception stack hold a
+    ``sys.exc_info()`` triple, through ``PyErr_SetExcInfo``; None without
+    that C API (a task created while an exception is being handled then
+    starts lazily).  Made on first use: ctypes is imported then."""
+    try:
+        import ctypes
+        api = ctypes.pythonapi
+        void_p = ctypes.c_void_p
+        set_exc_info = ctypes.PYFUNCTYPE(None, void_p, void_p, void_p)(
+            ("PyErr_SetExcInfo", api))
+        incref = ctypes.PYFUNCTYPE(None, void_p)(("Py_IncRef", api))
+    except (ImportError, AttributeError):
+        return None
+
+    def set_handled(info):
+        # PyErr_SetExcInfo takes a reference to each of the three (3.11+
+        # keeps the exception only, but releases all three).
+        for obj in info:
+            if obj is not None:
+                incref(id(obj))
+        set_exc_info(*[None if obj is None else id(obj) for obj in info])
+    return set_handled
+
+
+_NOTHING = (None, None, None)
+
+
+def _where_handled(handled):
+    """``_HIDING`` if the top item of the exception stack holds ``handled``,
+    the exception being handled, so that emptying it hides the exception
+    from an eager first step; False if an outer frame holds it (the creator
+    is awaited in an except block of another coroutine, or the loop runs in
+    one) or holds another one, which emptying the top item would show.
+
+    The top item is emptied to find out, and given back unless the item
+    below holds the very same exception: then it stays empty, which
+    ``sys.exc_info()`` and a bare ``raise`` cannot tell apart."""
+    set_handled = _exc_info_setter()
+    if set_handled is None:
+        return False
+    set_handled(_NOTHING)
+    below = sys.exc_info()
+    if below[1] is None:
+        set_handled(handled)
+        return _HIDING
+    if any(a is not b for a, b in zip(below, handled)):
+        set_handled(handled)
+    return False
+
+
+def _start_hidden(func, /, *args, **kwargs):
+    """``func(*args, **kwargs)``, which takes a task's first step, with the
+    exception being handled hidden from it: the top item of the exception
+    stack, which holds it (``_may_start_eagerly`` answered ``_HIDING``), is
+    emptied, and holds it again afterwards.
+
+    An exception on its way out (one the first step let out, such as
+    KeyboardInterrupt, or an error of the task constructor) is raised again
+    once the handled exception is back, so that it is chained to it as an
+    exception raised in the creator's except block, unless it has a
+    ``__context__`` of its own."""
+    set_handled = _exc_info_setter()
+    handled = sys.exc_info()
+    set_handled(_NOTHING)
+    try:
+        return func(*args, **kwargs)
+    except BaseException as exc:
+        error = exc
+    finally:
+        # Not inside the except block: when that ends, the top item gets
+        # back what it held when the block began.
+        set_handled(handled)
+    context = error.__context__
+    try:
+        raise error.with_traceback(error.__traceback__.tb_next)
+    finally:
+        if context is not None:
+            error.__context__ = context
+        error = context = None
 
 
 # --------------------------------------------------------------------------
@@ -171,7 +279,8 @@ else:
             self._coro = coro
             self._context = (contextvars.copy_context() if context is None
                              else context)
-            if eager_start and _may_start_eagerly(self._loop, context):
+            how = eager_start and _may_start_eagerly(self._loop, context)
+            if how:
                 # Inline (not a method): each eager level costs stack.  The
                 # step enters this task itself; the creator steps aside.
                 loop = self._loop
@@ -179,7 +288,10 @@ else:
                 _register_task(self)
                 _tstate.depth += 1
                 try:
-                    self._context.run(self._Task__step)
+                    if how == _HIDING:
+                        _start_hidden(self._context.run, self._Task__step)
+                    else:
+                        self._context.run(self._Task__step)
                 finally:
                     _tstate.depth -= 1
                     if creator is not None:
@@ -261,9 +373,13 @@ class _EagerTaskFactory:
             _check_context(context)
             task_kwargs(kwargs, name, context)
             if eager_start is None or eager_start:
-                if _may_start_eagerly(loop, context):
+                how = _may_start_eagerly(loop, context)
+                if how:
                     _tstate.depth += 1
                     try:
+                        if how == _HIDING:
+                            return _start_hidden(ctor, coro, loop=loop,
+                                                 eager_start=True, **kwargs)
                         return ctor(coro, loop=loop, eager_start=True,
                                     **kwargs)
                     finally:
