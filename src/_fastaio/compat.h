@@ -146,24 +146,88 @@ fa_get_module_by_def(PyTypeObject *type, PyModuleDef *def)
 #  define FA_THREAD_LOCAL _Thread_local
 #endif
 
-/* True when the calling thread is handling an exception (what
-   sys.exc_info() reports).  3.11 added PyErr_GetHandledException. */
-static inline int
-fa_handling_exception(void)
+/* The exception the calling thread is handling, as sys.exc_info() reports
+   it: the one of the topmost item of the thread's exception stack that
+   holds one (items that hold none, NULL or None, are walked past).  Each
+   running coroutine or generator has an item of its own on that stack, and
+   an except block of a plain function, Python or C, sets the item of the
+   coroutine or generator it runs in (the thread's own item at the bottom).
+   fa_handled_set() and fa_handled_set_none() set the top item only, as
+   PyErr_SetExcInfo and PyErr_SetHandledException do.
+   3.11 keeps the exception alone (bpo-45711) and reads and sets it with
+   PyErr_GetHandledException/PyErr_SetHandledException (gh-90501); 3.9 and
+   3.10 keep (type, value, traceback), read and set with
+   PyErr_GetExcInfo/PyErr_SetExcInfo. */
+typedef struct {
+#if PY_VERSION_HEX < 0x030B0000
+    PyObject *type, *tb;    /* new, or NULL */
+#endif
+    PyObject *value;        /* new, or NULL: no exception */
+} fa_handled;
+
+/* *h = the exception being handled (new references). */
+static inline void
+fa_handled_get(fa_handled *h)
 {
 #if PY_VERSION_HEX >= 0x030B0000
-    PyObject *exc = PyErr_GetHandledException();   /* new or NULL */
-    int busy = exc != NULL && exc != Py_None;
-    Py_XDECREF(exc);
-    return busy;
+    h->value = PyErr_GetHandledException();   /* new or NULL */
+    if (h->value == Py_None) {
+        Py_CLEAR(h->value);
+    }
 #else
-    PyObject *type, *value, *tb;                   /* new */
-    PyErr_GetExcInfo(&type, &value, &tb);
-    int busy = value != NULL && value != Py_None;
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
-    return busy;
+    PyErr_GetExcInfo(&h->type, &h->value, &h->tb);   /* new */
+    if (h->value == NULL || h->value == Py_None) {
+        Py_CLEAR(h->type);
+        Py_CLEAR(h->value);
+        Py_CLEAR(h->tb);
+    }
+#endif
+}
+
+/* Releases what fa_handled_get() gave. */
+static inline void
+fa_handled_release(fa_handled *h)
+{
+#if PY_VERSION_HEX < 0x030B0000
+    Py_CLEAR(h->type);
+    Py_CLEAR(h->tb);
+#endif
+    Py_CLEAR(h->value);
+}
+
+/* The top item of the stack holds *h; the references are taken from h. */
+static inline void
+fa_handled_set(fa_handled *h)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyErr_SetHandledException(h->value);   /* does not steal */
+    Py_CLEAR(h->value);
+#else
+    PyErr_SetExcInfo(h->type, h->value, h->tb);   /* steals */
+    h->type = h->value = h->tb = NULL;
+#endif
+}
+
+/* The top item of the stack holds no exception. */
+static inline void
+fa_handled_set_none(void)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyErr_SetHandledException(NULL);
+#else
+    PyErr_SetExcInfo(NULL, NULL, NULL);
+#endif
+}
+
+/* True when a and b are the same, as sys.exc_info() shows them (on 3.11+
+   the type and traceback follow from the exception). */
+static inline int
+fa_handled_same(const fa_handled *a, const fa_handled *b)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return a->value == b->value;
+#else
+    return a->value == b->value && a->type == b->type && a->tb == b->tb;
 #endif
 }
 

@@ -102,16 +102,26 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
     if (want) {
         int now = fa_may_start_eagerly(f->st, loop);
         if (now > 0) {
-            now = fa_context_enterable(context);
+            int enterable = fa_context_enterable(context);
+            if (enterable <= 0) {
+                now = enterable;
+            }
         }
         if (now < 0) {
             return NULL;
         }
         if (now) {
+            fa_handled hidden = {0};   /* new, while hidden */
+            if (now == FA_EAGER_HIDING) {
+                fa_hide_handled(&hidden);
+            }
             fa_eager_depth++;
             PyObject *task = call_ctor(f->st, f->ctor, loop, coro, name, context,
                                        Py_True, extra_values, extra_names);
             fa_eager_depth--;
+            if (now == FA_EAGER_HIDING) {
+                fa_give_back_handled(&hidden);
+            }
 #if FA_MAY_NEED_GET_CORO_FIX
             fa_task312_after_eager_start(f->st, task);
 #endif

@@ -113,7 +113,13 @@ PyObject *fa_require_running_loop(fa_state *st);   /* not None; or NULL */
 int fa_check_context(PyObject *context);
 int fa_check_base_loop(fa_state *st, PyObject *loop, const char *what);
 PyObject *fa_c_task_type(void);   /* new reference, or NULL */
+/* fa_may_start_eagerly's answer when the first step may run with the
+   exception being handled hidden: fa_hide_handled before the step,
+   fa_give_back_handled after it. */
+#define FA_EAGER_HIDING 2
 int fa_may_start_eagerly(fa_state *st, PyObject *loop);
+void fa_hide_handled(fa_handled *hidden);
+void fa_give_back_handled(fa_handled *hidden);
 #if FA_NATIVE_EAGER
 int fa_context_enterable(PyObject *context);
 #endif

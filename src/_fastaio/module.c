@@ -243,10 +243,39 @@ fa_check_context(PyObject *context)
     return 0;
 }
 
-/* 1 if a task of loop may run its first step now (context aside), 0 if it
-   must start lazily, -1 on error.  Same rules as _pycore._may_start_eagerly:
-   only on the thread running loop (gh-155338), below the depth cap, and
-   never while an exception is being handled (gh-155575). */
+/* Where the exception being handled is (fa_handled, compat.h), when there
+   is one: FA_EAGER_HIDING if the top item of the exception stack holds it
+   (the item of the creator's coroutine, or the thread's own if no coroutine
+   runs), so that emptying that item hides it from an eager first step; 0
+   if an outer frame holds it (the creator is awaited in an except block of
+   another coroutine, or the loop runs in one), or holds another one, which
+   emptying the top item would show.  The top item is emptied to find out,
+   and given back unless the item below holds the very same exception: then
+   it stays empty, which sys.exc_info() and a bare raise cannot tell apart.
+   handled: the exception being handled; its references are taken. */
+static int
+where_handled(fa_handled *handled)
+{
+    fa_handled below;   /* new */
+    fa_handled_set_none();
+    fa_handled_get(&below);
+    int rule = below.value == NULL ? FA_EAGER_HIDING : 0;
+    if (rule == 0 && fa_handled_same(&below, handled)) {
+        fa_handled_release(handled);
+    }
+    else {
+        fa_handled_set(handled);
+    }
+    fa_handled_release(&below);
+    return rule;
+}
+
+/* 1 if a task of loop may run its first step now (context aside),
+   FA_EAGER_HIDING if it may with the exception being handled hidden
+   (fa_hide_handled), 0 if it must start lazily, -1 on error.  Same rules
+   as _pycore._may_start_eagerly: only on the thread running loop
+   (gh-155338), below the depth cap, and never where the first step would
+   see the creator's exception (gh-155575). */
 int
 fa_may_start_eagerly(fa_state *st, PyObject *loop)
 {
@@ -257,7 +286,71 @@ fa_may_start_eagerly(fa_state *st, PyObject *loop)
     if (fa_eager_depth >= MAX_EAGER_DEPTH) {
         return 0;
     }
-    return !fa_handling_exception();
+    fa_handled handled;   /* new */
+    fa_handled_get(&handled);
+    return handled.value == NULL ? 1 : where_handled(&handled);
+}
+
+/* Before an eager first step that fa_may_start_eagerly allowed with
+   FA_EAGER_HIDING: *hidden takes the exception being handled and the top
+   item of the exception stack, which held it, is emptied. */
+void
+fa_hide_handled(fa_handled *hidden)
+{
+    fa_handled_get(hidden);
+    fa_handled_set_none();
+}
+
+/* After that step, on every path: the top item holds *hidden again (its
+   references are taken).  An exception on its way out of the creation (one
+   the first step let out, such as KeyboardInterrupt, or an error of the
+   task constructor) is then raised again as if in the creator's except
+   block when it has no __context__ of its own: PyErr_SetObject chains it
+   to the creator's exception as a raise statement would, breaking cycles
+   the same way. */
+void
+fa_give_back_handled(fa_handled *hidden)
+{
+    if (!PyErr_Occurred()) {
+        fa_handled_set(hidden);
+        return;
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();   /* new */
+    fa_handled_set(hidden);
+    PyObject *context = PyException_GetContext(exc);   /* new or NULL */
+    if (context == NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    else {
+        Py_DECREF(context);
+        PyErr_SetRaisedException(exc);
+    }
+#else
+    PyObject *type, *exc, *tb;   /* new */
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+    fa_handled_set(hidden);
+    if (exc == NULL || !PyExceptionInstance_Check(exc)) {
+        PyErr_Restore(type, exc, tb);
+        return;
+    }
+    if (tb != NULL) {
+        PyException_SetTraceback(exc, tb);
+    }
+    PyObject *context = PyException_GetContext(exc);   /* new or NULL */
+    if (context == NULL) {
+        PyErr_SetObject(type, exc);
+        Py_DECREF(type);
+        Py_DECREF(exc);
+        Py_XDECREF(tb);
+    }
+    else {
+        Py_DECREF(context);
+        PyErr_Restore(type, exc, tb);
+    }
+#endif
 }
 
 #if FA_NATIVE_EAGER

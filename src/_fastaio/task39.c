@@ -161,9 +161,12 @@ schedule_step(fa_state *st, PyObject *loop, PyObject *step, PyObject *context)
 }
 
 /* Run the first step of task now, in context, with the creator's task
-   stepped aside; every path restores the current task and the context. */
+   stepped aside and, if hiding (FA_EAGER_HIDING), the exception being
+   handled hidden; every path restores the current task, the context and
+   the exception being handled. */
 static int
-start_now(fa_state *st, PyObject *task, PyObject *loop, PyObject *step, PyObject *context)
+start_now(fa_state *st, PyObject *task, PyObject *loop, PyObject *step,
+          PyObject *context, int hiding)
 {
     if (PyContext_Enter(context) < 0) {
         if (!PyErr_ExceptionMatches(PyExc_RuntimeError)) {
@@ -187,9 +190,16 @@ start_now(fa_state *st, PyObject *task, PyObject *loop, PyObject *step, PyObject
         return -1;
     }
 
+    fa_handled hidden = {0};   /* new, while hidden */
+    if (hiding) {
+        fa_hide_handled(&hidden);
+    }
     fa_eager_depth++;
     PyObject *res = PyObject_CallNoArgs(step);   /* new */
     fa_eager_depth--;
+    if (hiding) {
+        fa_give_back_handled(&hidden);
+    }
 
     PyObject *et = NULL, *ev = NULL, *etb = NULL;
     if (res == NULL) {
@@ -308,7 +318,8 @@ task_setup(fa_state *st, PyObject *self, PyObject *coro, PyObject *loop, PyObjec
         }
 #endif
         PyObject *task_context = TASK_SLOT(self, st->off_context); /* borrowed */
-        rc = eager ? start_now(st, self, real_loop, step, task_context)
+        rc = eager ? start_now(st, self, real_loop, step, task_context,
+                               eager == FA_EAGER_HIDING)
                    : schedule_step(st, real_loop, step, task_context);
     }
     Py_XDECREF(step);
