@@ -281,6 +281,257 @@ def test_no_exception_state_leak(fa, run):
     run(main)
 
 
+NO_EXCEPTION = (None, None, None)
+
+
+def same_exc_info(a, b):
+    return all(x is y for x, y in zip(a, b))
+
+
+def test_task_created_in_except_block_starts_eagerly(fa, run):
+    """gh-155575: the creator's exception is hidden from the first step,
+    which runs inside create_task."""
+    log = []
+
+    async def child():
+        log.append(("child", sys.exc_info()))
+        return 1
+
+    async def main():
+        try:
+            raise ValueError("creator")
+        except ValueError:
+            task = fa.create_task(child())
+            log.append("created")
+            assert task.done()
+        return await task
+
+    assert run(main) == 1
+    assert log == [("child", NO_EXCEPTION), "created"]
+
+
+def test_creator_keeps_its_exception(fa, run):
+    """After create_task the creator's except block goes on as before:
+    sys.exc_info(), chaining and a bare raise."""
+    async def child():
+        await asyncio.sleep(0)
+
+    async def main():
+        with pytest.raises(ValueError) as caught:
+            try:
+                raise ValueError("creator")
+            except ValueError as exc:
+                info = sys.exc_info()
+                task = fa.create_task(child())
+                assert not task.done()
+                assert same_exc_info(sys.exc_info(), info)
+                try:
+                    raise KeyError("later")
+                except KeyError as later:
+                    assert later.__context__ is exc
+                assert sys.exc_info()[1] is exc
+                raise
+        assert caught.value.__context__ is None
+        assert sys.exc_info() == NO_EXCEPTION
+        await task
+        assert sys.exc_info() == NO_EXCEPTION
+
+    run(main)
+
+
+def test_error_of_first_step_in_except_block(fa, run):
+    """A child that fails or is cancelled in its first step sees nothing of
+    the creator's exception, which is intact afterwards."""
+    async def fails():
+        raise KeyError("child")
+
+    async def fails_while_handling():
+        try:
+            raise KeyError("inner")
+        except KeyError:
+            raise ZeroDivisionError
+
+    async def cancelled():
+        raise asyncio.CancelledError
+
+    async def main():
+        try:
+            raise ValueError("creator")
+        except ValueError as exc:
+            first = fa.create_task(fails())
+            assert sys.exc_info()[1] is exc
+            second = fa.create_task(fails_while_handling())
+            assert sys.exc_info()[1] is exc
+            third = fa.create_task(cancelled())
+            assert sys.exc_info()[1] is exc
+        assert first.done() and second.done() and third.done()
+        assert isinstance(first.exception(), KeyError)
+        assert first.exception().__context__ is None
+        error = second.exception()
+        assert isinstance(error, ZeroDivisionError)
+        assert isinstance(error.__context__, KeyError)
+        assert error.__context__.__context__ is None
+        assert third.cancelled()
+
+    run(main)
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+def test_base_exception_out_of_hidden_first_step(fa, run, exc_type):
+    """An exception the first step lets out reaches the creator once its
+    exception is back, chained to it as any exception raised in its except
+    block, unless it has a context of its own."""
+    async def child():
+        raise exc_type()
+
+    async def child_handling():
+        try:
+            raise KeyError("child")
+        except KeyError:
+            raise exc_type()
+
+    async def main():
+        try:
+            raise ValueError("creator")
+        except ValueError as exc:
+            with pytest.raises(exc_type) as caught:
+                fa.create_task(child())
+            assert caught.value.__context__ is exc
+            assert sys.exc_info()[1] is exc
+            with pytest.raises(exc_type) as caught:
+                fa.create_task(child_handling())
+            assert isinstance(caught.value.__context__, KeyError)
+            assert caught.value.__context__.__context__ is None
+            assert sys.exc_info()[1] is exc
+        assert sys.exc_info() == NO_EXCEPTION
+        assert await fa.create_task(asyncio.sleep(0, "ok")) == "ok"
+
+    run(main)
+
+
+def test_creation_error_in_except_block_is_chained(fa, run):
+    """An error of create_task itself is chained to the creator's exception,
+    as any error raised in an except block."""
+    async def main():
+        try:
+            raise ValueError("creator")
+        except ValueError as exc:
+            with pytest.raises(TypeError) as caught:
+                fa.create_task(42)
+            assert caught.value.__context__ is exc
+            assert sys.exc_info()[1] is exc
+
+    run(main)
+
+
+@pytest.mark.parametrize("creator_handles", ["nothing", "another", "same"])
+def test_creator_awaited_in_outer_except_block(fa, run, creator_handles):
+    """When the exception is handled by an outer frame (here a coroutine
+    awaiting the creator), it cannot be hidden: the task starts lazily, as
+    asyncio's tasks do, and its first step sees no exception."""
+    log = []
+
+    async def child():
+        log.append(("child", sys.exc_info()))
+        try:
+            raise KeyError("child")
+        except KeyError as exc:
+            return exc.__context__
+
+    async def create():
+        task = fa.create_task(child())
+        log.append(("created", task.done()))
+        return task
+
+    async def creator(outer):
+        if creator_handles == "nothing":
+            return await create()
+        try:
+            if creator_handles == "another":
+                raise IndexError("creator")
+            raise outer
+        except BaseException as exc:
+            info = sys.exc_info()
+            task = await create()
+            assert same_exc_info(sys.exc_info(), info)
+            assert sys.exc_info()[1] is exc
+            try:
+                raise
+            except BaseException as again:
+                assert again is exc
+            return task
+
+    async def main():
+        try:
+            raise ValueError("outer")
+        except ValueError as exc:
+            task = await creator(exc)
+            assert sys.exc_info()[1] is exc
+        assert sys.exc_info() == NO_EXCEPTION
+        assert await task is None
+
+    run(main)
+    assert log == [("created", False), ("child", NO_EXCEPTION)]
+
+
+def test_loop_run_in_except_block(fa, run):
+    """When the loop itself runs in an except block, every task sees that
+    exception, as asyncio's tasks do; tasks start lazily and nothing
+    changes for the code that runs the loop."""
+    async def child():
+        return sys.exc_info()[1]
+
+    async def main():
+        task = fa.create_task(child())
+        assert not task.done()
+        return await task
+
+    try:
+        raise ValueError("runner")
+    except ValueError as exc:
+        info = sys.exc_info()
+        assert run(main) is exc
+        assert same_exc_info(sys.exc_info(), info)
+
+
+def test_eager_child_creates_task_in_its_except_block(fa, run):
+    """Hiding nests: an eager child that creates a task in its own except
+    block starts it eagerly too, and each creator gets its exception
+    back."""
+    log = []
+
+    async def grandchild():
+        log.append(("grandchild", sys.exc_info()))
+
+    async def child():
+        log.append(("child", sys.exc_info()))
+        try:
+            raise KeyError("child")
+        except KeyError as exc:
+            task = fa.create_task(grandchild())
+            log.append(("child after", task.done(), sys.exc_info()[1] is exc))
+            assert exc.__context__ is None
+        await asyncio.sleep(0)
+        log.append(("child resumed", sys.exc_info()))
+
+    async def main():
+        try:
+            raise ValueError("creator")
+        except ValueError as exc:
+            task = fa.create_task(child())
+            log.append(("main after", task.done(), sys.exc_info()[1] is exc))
+        await task
+
+    run(main)
+    assert log == [
+        ("child", NO_EXCEPTION),
+        ("grandchild", NO_EXCEPTION),
+        ("child after", True, True),
+        ("main after", False, True),
+        ("child resumed", NO_EXCEPTION),
+    ]
+
+
 def test_deep_eager_nesting_does_not_overflow(fa, run):
     """Eager creations nest on the C stack; past MAX_EAGER_DEPTH fastaio
     starts lazily instead of raising RecursionError (CPython raises at a
