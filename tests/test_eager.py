@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from fastaio import _compat
+from fastaio import _compat, _pycore
 
 VAR = contextvars.ContextVar("VAR", default="unset")
 
@@ -530,6 +530,29 @@ def test_eager_child_creates_task_in_its_except_block(fa, run):
         ("main after", False, True),
         ("child resumed", NO_EXCEPTION),
     ]
+
+
+def test_pure_core_without_ctypes_starts_lazily(fa, run, monkeypatch):
+    """Where the exception state cannot be set (no ctypes.pythonapi), the
+    pure-Python core starts a task created in an except block lazily."""
+    if fa.IMPLEMENTATION != "python":
+        pytest.skip("a fallback of the pure-Python core")
+    monkeypatch.setattr(_pycore, "_exc_info_setter", lambda: None)
+
+    async def child():
+        return sys.exc_info()
+
+    async def main():
+        try:
+            raise ValueError("creator")
+        except ValueError as exc:
+            task = fa.create_task(child())
+            assert not task.done()
+            assert sys.exc_info()[1] is exc
+        assert await task == NO_EXCEPTION
+        assert fa.create_task(child()).done()
+
+    run(main)
 
 
 def test_deep_eager_nesting_does_not_overflow(fa, run):
