@@ -13,14 +13,14 @@ eager-start bugs of CPython 3.12-3.15 fixed:
 * ``context=`` must be a ``contextvars.Context`` (TypeError otherwise), and a
   context that is already entered makes the task start lazily instead of
   breaking the loop (gh-157301);
-* a task's first step never sees the exception its creator is handling
+* an eager first step never sees the exception its creator is handling
   (gh-155575): created in the creator's own except block, the task starts
   eagerly with that exception hidden from the first step and given back to
   the creator afterwards (an exception ``create_task`` raises is chained to
   it unless it has a context of its own); if an outer frame handles the
   exception (the creator is awaited in another coroutine's except block, or
   the loop runs in one), or ctypes cannot set the exception state (not
-  CPython), the task starts lazily;
+  CPython), the task starts lazily, as asyncio's tasks do;
 * eager creations nest at most ``MAX_EAGER_DEPTH`` deep; deeper ones start
   lazily instead of exhausting the C stack;
 * the name is set before the first step (gh-128308, gh-143173);
