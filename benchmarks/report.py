@@ -119,7 +119,9 @@ def markdown_table(doc):
     stdlib default (and eager, 3.12+), median (min–max) over the rounds."""
     interps = list(doc["interpreters"])
     out = [header(doc), "",
-           "Speed-up of fastaio (compiled core) over the stdlib's default "
+           "Speed-up of fastaio (compiled core, turned on with "
+           "`fastaio.install(loop)` on the loop `asyncio.run()` makes, or on "
+           "uvloop's) over the stdlib's default "
            "lazy tasks in the same run, median (min–max) over the rounds; "
            "> 1 is faster. On 3.12+ the second line is the speed-up over "
            "`asyncio.eager_task_factory`. — means no stdlib counterpart "

@@ -9,9 +9,10 @@ current_task() the workload uses:
 ``stdlib eager``
     the same with ``asyncio.eager_task_factory`` (3.12+);
 ``fastaio c`` / ``fastaio python``
-    fastaio's compiled core / its pure-Python twin: ``new_event_loop()`` on
-    the stdlib loop, ``install(loop)`` on uvloop, and that implementation's
-    TaskGroup, Barrier and current_task.
+    fastaio's compiled core / its pure-Python twin, turned on as a program
+    does at start-up: ``install(loop)`` on the loop that ``asyncio.run()``
+    would make (``asyncio.new_event_loop()``) or on uvloop's, and that
+    implementation's TaskGroup, Barrier and current_task.
 
 Loops: ``asyncio`` (the stdlib's default loop) and ``uvloop``.
 """
@@ -168,11 +169,9 @@ def setup(variant, loop_name):
     base = base_loop_factory(loop_name)
     if variant.startswith("fastaio "):
         api = fastaio_api(variant.split()[1])
-        if loop_name == "asyncio":
-            new_loop = api.new_event_loop
-        else:
-            def new_loop():
-                return api.install(base())
+
+        def new_loop():
+            return api.install(base())
         return types.SimpleNamespace(
             name=variant, loop=loop_name, new_loop=new_loop,
             TaskGroup=api.TaskGroup, Barrier=api.Barrier,
