@@ -411,6 +411,60 @@ def test_subtests_and_inner_sessions(pytester, impl):
     result.assert_outcomes(passed=2)
 
 
+# README's conftest for running a suite on fastaio's loop without the plugin.
+ON_FASTAIO_LOOP_CONFTEST = '''
+import fastaio
+import pytest
+
+def pytest_asyncio_loop_factories(config, item):      # pytest-asyncio
+    return {"fastaio": fastaio.new_event_loop}
+
+@pytest.fixture
+def anyio_backend():                                  # anyio
+    return ("asyncio", {"loop_factory": fastaio.new_event_loop})
+'''
+
+ON_FASTAIO_LOOP = '''
+import asyncio
+
+import fastaio
+import pytest
+
+
+@pytest.mark.anyio
+async def test_anyio():
+    assert isinstance(asyncio.get_running_loop(), fastaio.EventLoop)
+
+
+@pytest.mark.asyncio
+async def test_pytest_asyncio():
+    assert isinstance(asyncio.get_running_loop(), fastaio.EventLoop)
+'''
+
+
+def _has_loop_factories_hook():
+    try:
+        from pytest_asyncio import plugin
+    except ImportError:
+        return False
+    return hasattr(getattr(plugin, "PytestAsyncioSpecs", None),
+                   "pytest_asyncio_loop_factories")
+
+
+@pytest.mark.skipif(not HAS["anyio"] or not _has_loop_factories_hook(),
+                    reason="needs anyio and pytest-asyncio 1.5+ (its "
+                           "pytest_asyncio_loop_factories hook)")
+def test_readme_conftest_runs_on_fastaios_loop(pytester, impl):
+    """README's conftest puts pytest-asyncio's and anyio's tests on
+    fastaio's loop, without the plugin."""
+    pytester.makeconftest(ON_FASTAIO_LOOP_CONFTEST)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = "
+                     "function\n")
+    pytester.makepyfile(test_on_fastaio=ON_FASTAIO_LOOP)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
 def test_bare_option_before_a_path(pytester, impl):
     pytester.makepyfile(test_same=SAME)
     result = pytester.runpytest_subprocess(
