@@ -61,7 +61,7 @@ def _normalise_args(args):
                     f"--eager-check takes 'strict' or 'report', not {value!r}")
 
 
-def _mode(option, args=None):
+def _mode(option):
     check = option.fastaio_eager_check
     if check is not None and check not in _CHOICES:
         check = "strict"            # the value was a test path (see above)
@@ -141,10 +141,6 @@ class _Recorder:
         return f"<recording {self._factory!r}>"
 
 
-def _weak_set():
-    return weakref.WeakSet()
-
-
 class _Run:
     def __init__(self, mode, factory):
         self.mode = mode
@@ -152,7 +148,7 @@ class _Run:
         self.factory = factory
         self.eager = mode == "eager"
         self.evidence = None          # _Evidence of the run in progress
-        self.ours = _weak_set()       # loops whose factory this plugin set
+        self.ours = weakref.WeakSet()  # loops whose factory this plugin set
         self.ours_strong = []         # the same, for loops without weakref
         self.loops_eager = 0
         self.own_factories = {}       # nodeid -> repr of a loop's factory

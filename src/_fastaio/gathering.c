@@ -494,45 +494,12 @@ gather_keywords(fa_state *st, PyObject *const *args, Py_ssize_t nargs,
     return 0;
 }
 
-PyDoc_STRVAR(gather_doc,
-"gather(*aws, return_exceptions=False)\n--\n\n"
-"asyncio.gather as CPython 3.14 defines it, in C: children that are done\n"
-"when passed are accounted for at once, and if all are, the returned\n"
-"future is already done.");
-
+/* gather() and asyncio_gather(): the C gather, or the interpreter's for a
+   call only it handles (see gather_keywords) and, when only_compiled is
+   set, for a running loop without the compiled factory (or none). */
 static PyObject *
-gather(PyObject *module, PyObject *const *args, size_t nargsf,
-       PyObject *kwnames)
-{
-    fa_state *st = fa_state_of_module(module);
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    int return_exceptions;
-    int delegate = gather_keywords(st, args, nargs, kwnames,
-                                   &return_exceptions);
-    if (delegate < 0) {
-        return NULL;
-    }
-    if (delegate) {
-        /* The stdlib picks the loop and warns as the interpreter's version
-           does, or rejects the keyword. */
-        return PyObject_Vectorcall(st->stdlib_gather, args, nargsf, kwnames);
-    }
-    PyObject *loop = fa_running_loop(st);   /* new */
-    if (loop == NULL) {
-        return NULL;
-    }
-    return gather_impl(st, loop, args, nargs, return_exceptions);
-}
-
-PyDoc_STRVAR(asyncio_gather_doc,
-"asyncio_gather(*aws, return_exceptions=False)\n--\n\n"
-"What install() puts in place of asyncio.gather: gather() when the running\n"
-"loop's task factory is the compiled fastaio factory, the interpreter's\n"
-"asyncio.gather otherwise.");
-
-static PyObject *
-asyncio_gather(PyObject *module, PyObject *const *args, size_t nargsf,
-               PyObject *kwnames)
+gather_call(PyObject *module, PyObject *const *args, size_t nargsf,
+            PyObject *kwnames, int only_compiled)
 {
     fa_state *st = fa_state_of_module(module);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -547,8 +514,8 @@ asyncio_gather(PyObject *module, PyObject *const *args, size_t nargsf,
         if (loop == NULL) {
             return NULL;
         }
-        int ours = loop == Py_None
-            ? 0 : fa_loop_runs_compiled_factory(st, loop);
+        int ours = !only_compiled ? 1
+            : loop == Py_None ? 0 : fa_loop_runs_compiled_factory(st, loop);
         if (ours > 0) {
             return gather_impl(st, loop, args, nargs, return_exceptions);
         }
@@ -557,7 +524,35 @@ asyncio_gather(PyObject *module, PyObject *const *args, size_t nargsf,
             return NULL;
         }
     }
+    /* The stdlib picks the loop and warns as the interpreter's version
+       does, rejects the keyword, or serves a loop without fastaio. */
     return PyObject_Vectorcall(st->stdlib_gather, args, nargsf, kwnames);
+}
+
+PyDoc_STRVAR(gather_doc,
+"gather(*aws, return_exceptions=False)\n--\n\n"
+"asyncio.gather as CPython 3.14 defines it, in C: children that are done\n"
+"when passed are accounted for at once, and if all are, the returned\n"
+"future is already done.");
+
+static PyObject *
+gather(PyObject *module, PyObject *const *args, size_t nargsf,
+       PyObject *kwnames)
+{
+    return gather_call(module, args, nargsf, kwnames, 0);
+}
+
+PyDoc_STRVAR(asyncio_gather_doc,
+"asyncio_gather(*aws, return_exceptions=False)\n--\n\n"
+"What install() puts in place of asyncio.gather: gather() when the running\n"
+"loop's task factory is the compiled fastaio factory, the interpreter's\n"
+"asyncio.gather otherwise.");
+
+static PyObject *
+asyncio_gather(PyObject *module, PyObject *const *args, size_t nargsf,
+               PyObject *kwnames)
+{
+    return gather_call(module, args, nargsf, kwnames, 1);
 }
 
 static PyMethodDef gathering_methods[] = {
