@@ -183,6 +183,29 @@ def test_loop_argument_goes_to_the_stdlib_with_its_warning(fa, run):
     assert run(main) == [5]
 
 
+@pytest.mark.parametrize("how", GATHERS)
+def test_methods_set_on_a_future_or_task_are_called(fa, run, how):
+    """gather calls a child's done(), exception() and result() as Python
+    code does: an attribute set on the future or task itself is what it
+    calls, for pending and done children alike."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        done.set_result(1)
+        done.result = lambda: "done future's own"
+        pending = loop.create_future()
+        pending.exception = lambda: None
+        pending.result = lambda: "pending future's own"
+        loop.call_soon(pending.set_result, 2)
+        task = loop.create_task(_suspend_then(3))
+        task.result = lambda: "task's own"
+        plain = loop.create_task(_suspend_then(4))
+        return await _gather(how, fa)(done, pending, task, plain)
+
+    assert run(main) == ["done future's own", "pending future's own",
+                         "task's own", 4]
+
+
 def _compiled(fa):
     return fa.eager_task_factory is not None and isinstance(
         fa.gather, type(len))

@@ -253,3 +253,43 @@ def test_asyncio_taskgroup_keeps_314_behaviour_without_fastaio(fa):
             assert loop.run_until_complete(main()) == (5, True, eager)
         finally:
             loop.close()
+
+
+def test_a_change_to_the_loop_class_reaches_the_next_child(fa):
+    """The group reads is_closed() and get_task_factory() through the loop's
+    class, as asyncio does: a method replaced on the class, after children
+    were created, is the one the next child meets."""
+    class Loop(asyncio.SelectorEventLoop):
+        pass
+
+    async def main():
+        async with fa.TaskGroup() as tg:
+            for i in range(3):
+                assert tg.create_task(_value(i)).done()
+        Loop.is_closed = lambda self: True
+        try:
+            async with fa.TaskGroup() as tg:
+                coro = _value(3)
+                with pytest.raises(RuntimeError, match="closed"):
+                    tg.create_task(coro)
+                coro.close()
+        finally:
+            del Loop.is_closed
+        Loop.get_task_factory = lambda self: None
+        try:
+            async with fa.TaskGroup() as tg:
+                # No fastaio factory in sight: the group waits for its
+                # children through the loop, as for any other factory.
+                tg.create_task(_value(4))
+                assert tg._tasks
+        finally:
+            del Loop.get_task_factory
+        async with fa.TaskGroup() as tg:
+            assert tg.create_task(_value(5)).done()
+            assert not tg._tasks
+
+    loop = fa.install(Loop())
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

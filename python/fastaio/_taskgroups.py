@@ -16,8 +16,8 @@ Differences from the stdlib, on purpose:
 from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
-from ._tasks import (is_fastaio_factory, later, need_cancel_counting,
-                     spawn, task_factory_of)
+from ._tasks import (finished_ok, is_fastaio_factory, later,
+                     need_cancel_counting, spawn, task_factory_of)
 
 __all__ = ("TaskGroup",)
 
@@ -207,8 +207,7 @@ class TaskGroup:
             coro.close()
             raise RuntimeError(f"TaskGroup {self!r} is shutting down")
         task = spawn(self._loop, coro, name, context, kwargs)
-        if (self._eager and task.done() and not task.cancelled()
-                and task.exception() is None):
+        if self._eager and finished_ok(task):
             # It finished successfully inside spawn().  Its done callback
             # would only take it out of _tasks again and wake the exit when
             # _tasks becomes empty; it adds no error and cancels nothing.

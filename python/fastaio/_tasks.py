@@ -43,16 +43,24 @@ def create_task_on(loop, factory, coro, name, context, kwargs, plain):
 # compiled twin of this module (fastaio._ctasks, which fastaio's compiled
 # TaskGroup calls), once fastaio._impl gave it the core; None in this pure
 # module.
-_c_spawn = _c_task_factory = _c_later = None
+_c_spawn = _c_task_factory = _c_later = _c_finished_ok = None
 
 
 def use_compiled_core(core):
     """Do the work of this module through ``core``'s C functions (called by
     ``fastaio._impl`` on the compiled twin only)."""
-    global _c_spawn, _c_task_factory, _c_later
+    global _c_spawn, _c_task_factory, _c_later, _c_finished_ok
     _c_spawn = core.spawn
     _c_task_factory = core.loop_task_factory
     _c_later = core.later
+    _c_finished_ok = core.finished_ok
+
+
+def finished_ok(task):
+    """True if ``task`` is done, not cancelled, and raised nothing."""
+    if _c_finished_ok is not None:
+        return _c_finished_ok(task)
+    return task.done() and not task.cancelled() and task.exception() is None
 
 
 def task_factory_of(loop):

@@ -2,7 +2,7 @@
 # pure-Python mode) into fastaio._ctaskgroups: the group's state in C
 # fields, its helpers as C functions, and the task creation of
 # fastaio._ctasks called directly.
-from fastaio._ctasks cimport (is_fastaio_factory, later,
+from fastaio._ctasks cimport (finished_ok, is_fastaio_factory, later,
                               need_cancel_counting, spawn, task_factory_of)
 
 cdef object _add_awaited_by, _discard_awaited_by

@@ -1,7 +1,7 @@
 # Declarations that compile python/fastaio/_tasks.py (Cython's pure-Python
 # mode) into fastaio._ctasks, so that fastaio._ctaskgroups creates its tasks
 # with C calls, and the compiled core's functions it calls are C globals.
-cdef object _c_spawn, _c_task_factory, _c_later
+cdef object _c_spawn, _c_task_factory, _c_later, _c_finished_ok
 
 cpdef bint is_fastaio_factory(factory)
 cpdef task_factory_of(loop)
@@ -10,3 +10,4 @@ cpdef task_kwargs(kwargs, name, context)
 cpdef create_task_on(loop, factory, coro, name, context, kwargs, plain)
 cpdef spawn(loop, coro, name=*, context=*, kwargs=*)
 cpdef need_cancel_counting(task, what)
+cpdef bint finished_ok(task)

@@ -281,6 +281,26 @@ fa_newref(PyObject *o)
 #  define FA_END_CRITICAL_SECTION() }
 #endif
 
+/* The version tag of a type if it is valid now, else 0 (a tag is unique
+   within the interpreter, and a type gets a new one after any change to it
+   or its bases).  3.13 stopped maintaining Py_TPFLAGS_VALID_VERSION_TAG:
+   a changed type's tp_version_tag is reset to 0 instead; 3.9-3.12 clear
+   the flag (3.9-3.11 leave the stale tag).  Always 0 on free-threaded
+   builds, where a cache keyed on it could be read while written. */
+static inline unsigned int
+fa_type_version(PyTypeObject *tp)
+{
+#if defined(Py_GIL_DISABLED)
+    (void)tp;
+    return 0;
+#elif PY_VERSION_HEX >= 0x030D0000
+    return tp->tp_version_tag;
+#else
+    return PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG)
+        ? tp->tp_version_tag : 0;
+#endif
+}
+
 /* 3.12: PyErr_Fetch/PyErr_Restore are deprecated for the single-object
    PyErr_GetRaisedException/PyErr_SetRaisedException (gh-101578). */
 #if PY_VERSION_HEX >= 0x030C0000

@@ -653,17 +653,55 @@ keeps_base_method(PyObject *loop, PyObject *name, PyObject *base_meth)
     return res;
 }
 
+#define FA_KEEPS_GET_TASK_FACTORY 1
+#define FA_KEEPS_IS_CLOSED 2
+
+/* Which of get_task_factory() and is_closed() type(loop) inherits from
+   BaseEventLoop (bits FA_KEEPS_*), or -1 with an error set.  The answer is
+   kept for the last type asked about, with its version tag: any change to
+   the type or its bases gives it another tag (fa_type_version). */
+static int
+loop_type_keeps(fa_state *st, PyObject *loop)
+{
+    PyTypeObject *tp = Py_TYPE(loop);
+    unsigned int version = fa_type_version(tp);
+    if (version != 0 && tp == st->base_type_of
+            && version == st->base_type_version) {
+        return st->base_type_keeps;
+    }
+    int factory = keeps_base_method(loop, st->str_get_task_factory,
+                                    st->base_get_task_factory);
+    if (factory < 0) {
+        return -1;
+    }
+    int closed = keeps_base_method(loop, st->str_is_closed,
+                                   st->base_is_closed);
+    if (closed < 0) {
+        return -1;
+    }
+    int keeps = (factory ? FA_KEEPS_GET_TASK_FACTORY : 0)
+        | (closed ? FA_KEEPS_IS_CLOSED : 0);
+    /* Kept only if the type had a valid tag before the lookups (they give
+       it one) and they did not change it. */
+    if (version != 0 && version == fa_type_version(tp)) {
+        st->base_type_of = tp;
+        st->base_type_version = version;
+        st->base_type_keeps = keeps;
+    }
+    return keeps;
+}
+
 /* loop.get_task_factory() (new reference): on a loop whose class keeps
    BaseEventLoop's method, what that method returns (loop._task_factory),
    read without its frame. */
 static PyObject *
 loop_task_factory(fa_state *st, PyObject *loop)
 {
-    int base = keeps_base_method(loop, st->str_get_task_factory,
-                                 st->base_get_task_factory);
-    if (base < 0) {
+    int keeps = loop_type_keeps(st, loop);
+    if (keeps < 0) {
         return NULL;
     }
+    int base = keeps & FA_KEEPS_GET_TASK_FACTORY;
     return base ? PyObject_GetAttr(loop, st->str_task_factory)
                 : PyObject_CallMethodNoArgs(loop, st->str_get_task_factory);
 }
@@ -685,11 +723,11 @@ fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop)
 static int
 loop_check_open(fa_state *st, PyObject *loop)
 {
-    int base = keeps_base_method(loop, st->str_is_closed, st->base_is_closed);
-    if (base < 0) {
+    int keeps = loop_type_keeps(st, loop);
+    if (keeps < 0) {
         return -1;
     }
-    if (base) {
+    if (keeps & FA_KEEPS_IS_CLOSED) {
         return check_open(loop, st->str_closed);
     }
     return check_not_closed(

@@ -48,6 +48,10 @@
     X(discard_awaited_by) /* ...future_discard_from_awaited_by (3.14+) */ \
     X(broken_error)       /* BrokenBarrierError */ \
     X(invalid_state)      /* asyncio.InvalidStateError */ \
+    X(cfuture_type)       /* _asyncio.Future, or NULL (gather's fast calls) */ \
+    X(ctask_type)         /* _asyncio.Task, or NULL */ \
+    X(cfuture_methods)    /* its methods, in FA_FUT_* order (gathering.c) */ \
+    X(ctask_methods)      /* the same for _asyncio.Task */ \
     /* the module's types */ \
     X(factory_type) X(catcher_type) X(task_type) X(gather_callback_type) \
     X(barrier_type) X(op_type) X(ready_type) X(method_type) \
@@ -80,6 +84,13 @@ typedef struct {
     /* off_coro also on 3.12.0-3.12.4 (task312.c); 0 where not used. */
     Py_ssize_t off_num_cancels;   /* 3.11 */
     Py_ssize_t off_extra;         /* fastaio's fields after the base's */
+    /* Which of get_task_factory() and is_closed() the loop type
+       base_type_of (not a reference; compared only) inherits from
+       BaseEventLoop, as bits FA_KEEPS_*, while its version tag is
+       base_type_version (factory.c, loop_type_keeps). */
+    PyTypeObject *base_type_of;
+    unsigned int base_type_version;
+    int base_type_keeps;
 } fa_state;
 
 #define FA_TYPE(st, name) ((PyTypeObject *)(st)->name)
@@ -125,6 +136,17 @@ int fa_context_enterable(PyObject *context);
 #endif
 
 /* task39.c: fastaio.Task on 3.9-3.11. */
+/* The future methods that gather() and the TaskGroup call through
+   fa_fut_call (gathering.c), in the order of the state's tables
+   cfuture_methods and ctask_methods. */
+enum {
+    FA_FUT_DONE, FA_FUT_CANCELLED, FA_FUT_EXCEPTION, FA_FUT_RESULT,
+    FA_FUT_MAKE_CANCELLED, FA_FUT_ADD_DONE_CALLBACK, FA_FUT_COUNT
+};
+PyObject *fa_fut_call(fa_state *st, PyObject *fut, int which,
+                      PyObject *arg);   /* new reference, or NULL */
+int fa_fut_truth(fa_state *st, PyObject *fut, int which);   /* 1, 0, -1 */
+
 #if !FA_NATIVE_EAGER
 PyObject *fa_task_new_for_factory(fa_state *st, PyObject *coro,
                                   PyObject *loop, PyObject *name,

@@ -45,6 +45,65 @@ stdlib_gather(void)
 /* ---------------------------------------------------------------------- */
 /* small helpers                                                           */
 
+/* The interned name of the future method `which` (FA_FUT_*, fastaio.h;
+   borrowed). */
+static PyObject *
+fut_method_name(fa_state *st, int which)
+{
+    switch (which) {
+    case FA_FUT_DONE: return st->str_done;
+    case FA_FUT_CANCELLED: return st->str_cancelled;
+    case FA_FUT_EXCEPTION: return st->str_exception;
+    case FA_FUT_RESULT: return st->str_result;
+    case FA_FUT_MAKE_CANCELLED: return st->str_make_cancelled;
+    default: return st->str_add_done_callback;
+    }
+}
+
+/* fut.<method which>([arg]) (new reference), as Python code calls it.
+   When fut's type is exactly _asyncio.Future or _asyncio.Task (immutable
+   types) and fut has no instance attribute, the name can only find the
+   type's own method, which is then called without the lookup.  Not on
+   free-threaded builds, where another thread may be setting the first
+   instance attribute. */
+PyObject *
+fa_fut_call(fa_state *st, PyObject *fut, int which, PyObject *arg)
+{
+    PyObject *args[2] = {fut, arg};
+    size_t n = arg == NULL ? 1 : 2;
+#ifndef Py_GIL_DISABLED
+    PyObject *table = NULL;   /* borrowed */
+    if (Py_TYPE(fut) == FA_TYPE(st, ctask_type)) {
+        table = st->ctask_methods;
+    }
+    else if (Py_TYPE(fut) == FA_TYPE(st, cfuture_type)) {
+        table = st->cfuture_methods;
+    }
+    if (table != NULL) {
+        PyObject **dict = _PyObject_GetDictPtr(fut);
+        if (dict == NULL || *dict == NULL || PyDict_GET_SIZE(*dict) == 0) {
+            return PyObject_Vectorcall(PyTuple_GET_ITEM(table, which), args,
+                                       n, NULL);
+        }
+    }
+#endif
+    return PyObject_VectorcallMethod(fut_method_name(st, which), args, n,
+                                     NULL);
+}
+
+/* fut.<method which>() and its truth: 1, 0, or -1. */
+int
+fa_fut_truth(fa_state *st, PyObject *fut, int which)
+{
+    PyObject *r = fa_fut_call(st, fut, which, NULL);   /* new */
+    if (r == NULL) {
+        return -1;
+    }
+    int t = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return t;
+}
+
 /* Call a method without arguments and return its truth: 1, 0, or -1. */
 static int
 call_truth(PyObject *obj, PyObject *name)
@@ -71,7 +130,7 @@ call_one(PyObject *obj, PyObject *name, PyObject *arg)
 static PyObject *
 child_result(fa_state *st, PyObject *child)
 {
-    int cancelled = call_truth(child, st->str_cancelled);
+    int cancelled = fa_fut_truth(st, child, FA_FUT_CANCELLED);
     if (cancelled < 0) {
         return NULL;
     }
@@ -85,12 +144,12 @@ child_result(fa_state *st, PyObject *child)
         Py_DECREF(msg);
         return err;
     }
-    PyObject *error = PyObject_CallMethodNoArgs(child, st->str_exception);
+    PyObject *error = fa_fut_call(st, child, FA_FUT_EXCEPTION, NULL);
     if (error != Py_None) {
         return error;   /* the exception, or NULL */
     }
     Py_DECREF(error);
-    return PyObject_CallMethodNoArgs(child, st->str_result);
+    return fa_fut_call(st, child, FA_FUT_RESULT, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -136,12 +195,12 @@ state_child_done(GatherState *gs, PyObject *child)
     if (outer_done) {
         /* Too early (an argument failed to wrap: bpo-46672) or too late:
            only mark the child's exception retrieved. */
-        int cancelled = call_truth(child, st->str_cancelled);
+        int cancelled = fa_fut_truth(st, child, FA_FUT_CANCELLED);
         if (cancelled < 0) {
             return -1;
         }
         if (!cancelled) {
-            PyObject *r = PyObject_CallMethodNoArgs(child, st->str_exception);
+            PyObject *r = fa_fut_call(st, child, FA_FUT_EXCEPTION, NULL);
             Py_XDECREF(r);
             return r == NULL ? -1 : 0;
         }
@@ -149,13 +208,13 @@ state_child_done(GatherState *gs, PyObject *child)
     }
     /* outer stays alive through st for the rest of this function. */
     if (!gs->return_exceptions) {
-        int cancelled = call_truth(child, st->str_cancelled);
+        int cancelled = fa_fut_truth(st, child, FA_FUT_CANCELLED);
         if (cancelled < 0) {
             return -1;
         }
         PyObject *error = cancelled
-            ? PyObject_CallMethodNoArgs(child, st->str_make_cancelled)
-            : PyObject_CallMethodNoArgs(child, st->str_exception);   /* new */
+            ? fa_fut_call(st, child, FA_FUT_MAKE_CANCELLED, NULL)
+            : fa_fut_call(st, child, FA_FUT_EXCEPTION, NULL);   /* new */
         if (error == NULL) {
             return -1;
         }
@@ -405,7 +464,7 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
         gs->expected++;
         int done = rc < 0 ? -1 : PyDict_SetItem(seen, arg, child);
         if (done == 0) {
-            done = call_truth(child, st->str_done);
+            done = fa_fut_truth(st, child, FA_FUT_DONE);
         }
         if (done > 0) {
             rc = PyList_Append(done_now, child);
@@ -421,7 +480,12 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
             }
             if (rc == 0)
 #endif
-            rc = call_one(child, st->str_add_done_callback, (PyObject *)gs);
+            {
+                PyObject *r = fa_fut_call(st, child, FA_FUT_ADD_DONE_CALLBACK,
+                                       (PyObject *)gs);   /* new */
+                rc = r == NULL ? -1 : 0;
+                Py_XDECREF(r);
+            }
         }
         else {
             rc = -1;
@@ -555,17 +619,85 @@ asyncio_gather(PyObject *module, PyObject *const *args, size_t nargsf,
     return gather_call(module, args, nargsf, kwnames, 1);
 }
 
+PyDoc_STRVAR(finished_ok_doc,
+"finished_ok($module, fut, /)\n--\n\n"
+"fut.done() and not fut.cancelled() and fut.exception() is None, as\n"
+"fastaio._tasks.finished_ok (the test fastaio's TaskGroup makes on a new\n"
+"child), with the calls of gather().");
+
+static PyObject *
+finished_ok(PyObject *module, PyObject *fut)
+{
+    fa_state *st = fa_state_of_module(module);
+    int ok = fa_fut_truth(st, fut, FA_FUT_DONE);
+    if (ok > 0) {
+        int cancelled = fa_fut_truth(st, fut, FA_FUT_CANCELLED);
+        ok = cancelled < 0 ? -1 : !cancelled;
+    }
+    if (ok > 0) {
+        PyObject *error = fa_fut_call(st, fut, FA_FUT_EXCEPTION, NULL);
+        ok = error == NULL ? -1 : error == Py_None;
+        Py_XDECREF(error);
+    }
+    if (ok < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef gathering_methods[] = {
     {"gather", (PyCFunction)(void (*)(void))gather,
      METH_FASTCALL | METH_KEYWORDS, gather_doc},
     {"asyncio_gather", (PyCFunction)(void (*)(void))asyncio_gather,
      METH_FASTCALL | METH_KEYWORDS, asyncio_gather_doc},
+    {"finished_ok", finished_ok, METH_O, finished_ok_doc},
     {NULL, NULL, 0, NULL}
 };
+
+/* *type and *methods (new references) for asyncio.<name> if it is the C
+   type _asyncio.<name>, with its methods in FA_FUT_* order; both left NULL
+   (the named calls) if asyncio runs the pure-Python type.  0, or -1. */
+static int
+fast_methods(fa_state *st, const char *name, PyObject **type,
+             PyObject **methods)
+{
+    PyObject *t = fa_import_attr("asyncio", name);   /* new */
+    if (t == NULL) {
+        return -1;
+    }
+    if (!PyType_Check(t) || strncmp(((PyTypeObject *)t)->tp_name,
+                                    "_asyncio.", 9) != 0) {
+        Py_DECREF(t);
+        return 0;
+    }
+    PyObject *table = PyTuple_New(FA_FUT_COUNT);   /* new */
+    if (table == NULL) {
+        Py_DECREF(t);
+        return -1;
+    }
+    for (int i = 0; i < FA_FUT_COUNT; i++) {
+        PyObject *m = PyObject_GetAttr(t, fut_method_name(st, i));
+        if (m == NULL) {
+            Py_DECREF(table);
+            Py_DECREF(t);
+            return -1;
+        }
+        PyTuple_SET_ITEM(table, i, m);   /* steals m */
+    }
+    *type = t;
+    *methods = table;
+    return 0;
+}
 
 int
 fa_gathering_init(fa_state *st, PyObject *module)
 {
+    if (fast_methods(st, "Future", &st->cfuture_type,
+                     &st->cfuture_methods) < 0
+            || fast_methods(st, "Task", &st->ctask_type,
+                            &st->ctask_methods) < 0) {
+        return -1;
+    }
     st->stdlib_gather = stdlib_gather();
     st->ensure_future = fa_import_attr("asyncio.tasks", FA_ENSURE_FUTURE_NAME);
     st->gathering_future = fa_import_attr("asyncio.tasks", "_GatheringFuture");
