@@ -17,7 +17,8 @@
  *   - task39.c: Task on 3.9-3.11, a subclass of _asyncio.Task that can
  *     take its first step inside the constructor;
  *   - task312.c: Task on 3.12+ (a subclass on 3.12.0-3.12.4 only);
- *   - gathering.c: gather() (3.14's) on every version;
+ *   - gathering.c: gather() (3.14's) on every version, and the calls of a
+ *     future's methods it shares with the TaskGroup (finished_ok);
  *   - barrier.c: Barrier and BrokenBarrierError.
  * The C code imports asyncio only, never a Python module of fastaio.
  *
