@@ -301,6 +301,33 @@ fa_type_version(PyTypeObject *tp)
 #endif
 }
 
+/* 1 if obj has no instance attribute, 0 if it may have one; never creates
+   its dict.  3.13 gave types a managed dict, kept as inline values until
+   something asks for the dict object (3.14's _asyncio.Future and Task have
+   them): there _PyObject_GetDictPtr would create that dict, while
+   PyObject_VisitManagedDict (3.13+) reports the values or the dict without
+   creating anything.  Before 3.13 (and for types without a managed dict)
+   the dict pointer is read. */
+static inline int
+fa_stop_visit(PyObject *obj, void *arg)
+{
+    (void)obj;
+    (void)arg;
+    return 1;
+}
+
+static inline int
+fa_no_instance_attrs(PyObject *obj)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    if (PyType_HasFeature(Py_TYPE(obj), Py_TPFLAGS_MANAGED_DICT)) {
+        return PyObject_VisitManagedDict(obj, fa_stop_visit, NULL) == 0;
+    }
+#endif
+    PyObject **dict = _PyObject_GetDictPtr(obj);
+    return dict == NULL || *dict == NULL || PyDict_GET_SIZE(*dict) == 0;
+}
+
 /* 3.12: PyErr_Fetch/PyErr_Restore are deprecated for the single-object
    PyErr_GetRaisedException/PyErr_SetRaisedException (gh-101578). */
 #if PY_VERSION_HEX >= 0x030C0000

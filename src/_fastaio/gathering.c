@@ -79,12 +79,9 @@ fa_fut_call(fa_state *st, PyObject *fut, int which, PyObject *arg)
     else if (Py_TYPE(fut) == FA_TYPE(st, cfuture_type)) {
         table = st->cfuture_methods;
     }
-    if (table != NULL) {
-        PyObject **dict = _PyObject_GetDictPtr(fut);
-        if (dict == NULL || *dict == NULL || PyDict_GET_SIZE(*dict) == 0) {
-            return PyObject_Vectorcall(PyTuple_GET_ITEM(table, which), args,
-                                       n, NULL);
-        }
+    if (table != NULL && fa_no_instance_attrs(fut)) {
+        return PyObject_Vectorcall(PyTuple_GET_ITEM(table, which), args, n,
+                                   NULL);
     }
 #endif
     return PyObject_VectorcallMethod(fut_method_name(st, which), args, n,
