@@ -136,17 +136,6 @@ int fa_context_enterable(PyObject *context);
 #endif
 
 /* task39.c: fastaio.Task on 3.9-3.11. */
-/* The future methods that gather() and the TaskGroup call through
-   fa_fut_call (gathering.c), in the order of the state's tables
-   cfuture_methods and ctask_methods. */
-enum {
-    FA_FUT_DONE, FA_FUT_CANCELLED, FA_FUT_EXCEPTION, FA_FUT_RESULT,
-    FA_FUT_MAKE_CANCELLED, FA_FUT_ADD_DONE_CALLBACK, FA_FUT_COUNT
-};
-PyObject *fa_fut_call(fa_state *st, PyObject *fut, int which,
-                      PyObject *arg);   /* new reference, or NULL */
-int fa_fut_truth(fa_state *st, PyObject *fut, int which);   /* 1, 0, -1 */
-
 #if !FA_NATIVE_EAGER
 PyObject *fa_task_new_for_factory(fa_state *st, PyObject *coro,
                                   PyObject *loop, PyObject *name,

@@ -45,8 +45,14 @@ stdlib_gather(void)
 /* ---------------------------------------------------------------------- */
 /* small helpers                                                           */
 
-/* The interned name of the future method `which` (FA_FUT_*, fastaio.h;
-   borrowed). */
+/* The future methods gather() and the TaskGroup call, in the order of the
+   state's tables cfuture_methods and ctask_methods. */
+enum {
+    FA_FUT_DONE, FA_FUT_CANCELLED, FA_FUT_EXCEPTION, FA_FUT_RESULT,
+    FA_FUT_MAKE_CANCELLED, FA_FUT_ADD_DONE_CALLBACK, FA_FUT_COUNT
+};
+
+/* The interned name of the future method `which` (borrowed). */
 static PyObject *
 fut_method_name(fa_state *st, int which)
 {
@@ -60,17 +66,17 @@ fut_method_name(fa_state *st, int which)
     }
 }
 
-/* fut.<method which>([arg]) (new reference), as Python code calls it.
-   When fut's type is exactly _asyncio.Future or _asyncio.Task (immutable
-   types) and fut has no instance attribute, the name can only find the
-   type's own method, which is then called without the lookup.  Not on
+/* How to call fut's methods as Python code does: the table of its type's
+   methods (borrowed), or NULL for calls by name.  A table when fut's type
+   is exactly _asyncio.Future or _asyncio.Task (immutable types) and fut
+   has no instance attribute: the names can then only find the type's own
+   methods, which are called without the lookups.  Those C methods run no
+   Python code, so the answer holds for several calls in a row.  Never on
    free-threaded builds, where another thread may be setting the first
    instance attribute. */
-PyObject *
-fa_fut_call(fa_state *st, PyObject *fut, int which, PyObject *arg)
+static PyObject *
+fut_methods(fa_state *st, PyObject *fut)
 {
-    PyObject *args[2] = {fut, arg};
-    size_t n = arg == NULL ? 1 : 2;
 #ifndef Py_GIL_DISABLED
     PyObject *table = NULL;   /* borrowed */
     if (Py_TYPE(fut) == FA_TYPE(st, ctask_type)) {
@@ -80,19 +86,33 @@ fa_fut_call(fa_state *st, PyObject *fut, int which, PyObject *arg)
         table = st->cfuture_methods;
     }
     if (table != NULL && fa_no_instance_attrs(fut)) {
-        return PyObject_Vectorcall(PyTuple_GET_ITEM(table, which), args, n,
-                                   NULL);
+        return table;
     }
 #endif
+    return NULL;
+}
+
+/* fut.<method which>([arg]) (new reference), through methods (what
+   fut_methods returned for fut). */
+static PyObject *
+fut_call(fa_state *st, PyObject *methods, PyObject *fut, int which,
+         PyObject *arg)
+{
+    PyObject *args[2] = {fut, arg};
+    size_t n = arg == NULL ? 1 : 2;
+    if (methods != NULL) {
+        return PyObject_Vectorcall(PyTuple_GET_ITEM(methods, which), args, n,
+                                   NULL);
+    }
     return PyObject_VectorcallMethod(fut_method_name(st, which), args, n,
                                      NULL);
 }
 
 /* fut.<method which>() and its truth: 1, 0, or -1. */
-int
-fa_fut_truth(fa_state *st, PyObject *fut, int which)
+static int
+fut_truth(fa_state *st, PyObject *methods, PyObject *fut, int which)
 {
-    PyObject *r = fa_fut_call(st, fut, which, NULL);   /* new */
+    PyObject *r = fut_call(st, methods, fut, which, NULL);   /* new */
     if (r == NULL) {
         return -1;
     }
@@ -127,7 +147,8 @@ call_one(PyObject *obj, PyObject *name, PyObject *arg)
 static PyObject *
 child_result(fa_state *st, PyObject *child)
 {
-    int cancelled = fa_fut_truth(st, child, FA_FUT_CANCELLED);
+    PyObject *methods = fut_methods(st, child);   /* borrowed */
+    int cancelled = fut_truth(st, methods, child, FA_FUT_CANCELLED);
     if (cancelled < 0) {
         return NULL;
     }
@@ -141,12 +162,12 @@ child_result(fa_state *st, PyObject *child)
         Py_DECREF(msg);
         return err;
     }
-    PyObject *error = fa_fut_call(st, child, FA_FUT_EXCEPTION, NULL);
+    PyObject *error = fut_call(st, methods, child, FA_FUT_EXCEPTION, NULL);
     if (error != Py_None) {
         return error;   /* the exception, or NULL */
     }
     Py_DECREF(error);
-    return fa_fut_call(st, child, FA_FUT_RESULT, NULL);
+    return fut_call(st, methods, child, FA_FUT_RESULT, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -189,15 +210,16 @@ state_child_done(GatherState *gs, PyObject *child)
     if (outer_done < 0) {
         return -1;
     }
+    PyObject *methods = fut_methods(st, child);   /* borrowed */
     if (outer_done) {
         /* Too early (an argument failed to wrap: bpo-46672) or too late:
            only mark the child's exception retrieved. */
-        int cancelled = fa_fut_truth(st, child, FA_FUT_CANCELLED);
+        int cancelled = fut_truth(st, methods, child, FA_FUT_CANCELLED);
         if (cancelled < 0) {
             return -1;
         }
         if (!cancelled) {
-            PyObject *r = fa_fut_call(st, child, FA_FUT_EXCEPTION, NULL);
+            PyObject *r = fut_call(st, methods, child, FA_FUT_EXCEPTION, NULL);
             Py_XDECREF(r);
             return r == NULL ? -1 : 0;
         }
@@ -205,13 +227,13 @@ state_child_done(GatherState *gs, PyObject *child)
     }
     /* outer stays alive through st for the rest of this function. */
     if (!gs->return_exceptions) {
-        int cancelled = fa_fut_truth(st, child, FA_FUT_CANCELLED);
+        int cancelled = fut_truth(st, methods, child, FA_FUT_CANCELLED);
         if (cancelled < 0) {
             return -1;
         }
         PyObject *error = cancelled
-            ? fa_fut_call(st, child, FA_FUT_MAKE_CANCELLED, NULL)
-            : fa_fut_call(st, child, FA_FUT_EXCEPTION, NULL);   /* new */
+            ? fut_call(st, methods, child, FA_FUT_MAKE_CANCELLED, NULL)
+            : fut_call(st, methods, child, FA_FUT_EXCEPTION, NULL);   /* new */
         if (error == NULL) {
             return -1;
         }
@@ -461,7 +483,8 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
         gs->expected++;
         int done = rc < 0 ? -1 : PyDict_SetItem(seen, arg, child);
         if (done == 0) {
-            done = fa_fut_truth(st, child, FA_FUT_DONE);
+            done = fut_truth(st, fut_methods(st, child), child,
+                             FA_FUT_DONE);
         }
         if (done > 0) {
             rc = PyList_Append(done_now, child);
@@ -478,7 +501,8 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
             if (rc == 0)
 #endif
             {
-                PyObject *r = fa_fut_call(st, child, FA_FUT_ADD_DONE_CALLBACK,
+                PyObject *r = fut_call(st, fut_methods(st, child), child,
+                                       FA_FUT_ADD_DONE_CALLBACK,
                                        (PyObject *)gs);   /* new */
                 rc = r == NULL ? -1 : 0;
                 Py_XDECREF(r);
@@ -626,13 +650,14 @@ static PyObject *
 finished_ok(PyObject *module, PyObject *fut)
 {
     fa_state *st = fa_state_of_module(module);
-    int ok = fa_fut_truth(st, fut, FA_FUT_DONE);
+    PyObject *methods = fut_methods(st, fut);   /* borrowed */
+    int ok = fut_truth(st, methods, fut, FA_FUT_DONE);
     if (ok > 0) {
-        int cancelled = fa_fut_truth(st, fut, FA_FUT_CANCELLED);
+        int cancelled = fut_truth(st, methods, fut, FA_FUT_CANCELLED);
         ok = cancelled < 0 ? -1 : !cancelled;
     }
     if (ok > 0) {
-        PyObject *error = fa_fut_call(st, fut, FA_FUT_EXCEPTION, NULL);
+        PyObject *error = fut_call(st, methods, fut, FA_FUT_EXCEPTION, NULL);
         ok = error == NULL ? -1 : error == Py_None;
         Py_XDECREF(error);
     }
