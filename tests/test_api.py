@@ -102,7 +102,8 @@ def test_compiled_core_imports_only_asyncio():
 
 
 @pytest.mark.parametrize("opt_out", ["", "1", "gather", "create_task,TaskGroup",
-                                     "BaseEventLoop.get_debug"])
+                                     "BaseEventLoop.get_debug",
+                                     "BaseEventLoop.call_soon,Handle._run"])
 def test_asyncio_patches_opt_out(opt_out):
     """install()'s process-wide replacements in asyncio: each is made where
     its version needs it, in every module that holds it, unless
@@ -116,7 +117,9 @@ def test_asyncio_patches_opt_out(opt_out):
         "         'TaskGroup': ('asyncio', 'asyncio.taskgroups'),\n"
         "         'BaseEventLoop.create_task': ('asyncio',),\n"
         "         'BaseEventLoop.is_running': ('asyncio',),\n"
-        "         'BaseEventLoop.get_debug': ('asyncio',)}\n"
+        "         'BaseEventLoop.get_debug': ('asyncio',),\n"
+        "         'BaseEventLoop.call_soon': ('asyncio',),\n"
+        "         'Handle._run': ('asyncio', 'asyncio.events')}\n"
         "def get(m, n):\n"
         "    obj = sys.modules.get(m)\n"
         "    for part in n.split('.'):\n"
@@ -155,7 +158,8 @@ def test_asyncio_patches_opt_out(opt_out):
     if compiled or not _compat.PY314:
         needed.append("BaseEventLoop.create_task")
     if compiled:
-        needed += ["BaseEventLoop.is_running", "BaseEventLoop.get_debug"]
+        needed += ["BaseEventLoop.is_running", "BaseEventLoop.get_debug",
+                   "BaseEventLoop.call_soon", "Handle._run"]
     refused = (set(needed) if opt_out == "1"
                else set(opt_out.split(",")) - {""})
     assert made == [n for n in needed if n not in refused]
@@ -405,7 +409,7 @@ def test_event_loop_methods_of_the_core(fa):
     finally:
         loop.close()
     assert loop.is_running() is False
-    for name in ("is_running", "get_debug", "create_task"):
+    for name in ("is_running", "get_debug", "create_task", "call_soon"):
         assert name not in vars(loop)
         method = vars(fa.EventLoop).get(name)
         if fa is IMPLEMENTATIONS.get("c"):
@@ -426,7 +430,7 @@ def test_install_sets_no_loop_attribute(fa, loop_kind):
     loop = make_loop(fa, loop_kind, install=False)
     try:
         fa.install(loop)
-        names = {"create_task", "is_running", "get_debug"}
+        names = {"create_task", "is_running", "get_debug", "call_soon"}
         assert not names & set(getattr(loop, "__dict__", {}))
         assert loop.get_debug() is False and loop.is_running() is False
 

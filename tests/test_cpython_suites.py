@@ -18,7 +18,7 @@ import unittest
 import pytest
 
 from implementations import IMPLEMENTATIONS
-from fastaio import _compat
+from fastaio import _compat, _impl, _install
 
 try:
     import uvloop
@@ -48,6 +48,8 @@ test_eager = _suite("test_eager_task_factory")
 test_taskgroups = _suite("test_taskgroups")
 test_timeouts = _suite("test_timeouts")
 test_locks = _suite("test_locks")
+test_base_events = _suite("test_base_events")
+test_events = _suite("test_events")
 
 # (module, class) -> {test name: reason}.  A name that the interpreter's
 # suite does not have is reported as a failure, so this list cannot rot.
@@ -130,6 +132,16 @@ class _OnLoop:
         # As without a loop_factory, the loop is also the current loop.
         asyncio.set_event_loop(runner.get_loop())
         self.addCleanup(asyncio.set_event_loop, None)
+
+
+class _Installed:
+    """Mixin for the suites of asyncio's loop classes: they run with the
+    methods install() puts in BaseEventLoop (call_soon, get_debug, ...) in
+    place, as in a program that turned fastaio on."""
+
+    def setUp(self):
+        _install.patch_asyncio(self._fa_api.core)
+        super().setUp()
 
 
 def _bind(module, base_name, label, api, bases, attrs, loop=None):
@@ -228,6 +240,15 @@ def _bindings():
                          "BaseEagerTaskFactoryTests"):
                 yield (test_eager, base, label, api,
                        ((), (test_utils.TestCase,)), {"Task": api.Task}, None)
+        if api.core is _impl.core:
+            # The process-wide replacements are made with the core in use.
+            for module, base in ((test_base_events, "BaseEventLoopTests"),
+                                 (test_base_events,
+                                  "BaseEventLoopWithSelectorTests"),
+                                 (test_events, "HandleTests"),
+                                 (test_events, "SelectEventLoopTests")):
+                yield (module, base, label, api, ((_Installed,), ()), {},
+                       None)
         for loop_label, factory in _loop_factories(api):
             attrs = {"_fa_loop_factory": staticmethod(factory)}
             full = f"{label}_{loop_label}"
@@ -242,7 +263,8 @@ def _bindings():
 # they exist; a missing one of these is a failure, not a silent skip).
 _REQUIRED = {"test_tasks": (3, 9), "test_eager_task_factory": (3, 12),
              "test_taskgroups": (3, 11), "test_timeouts": (3, 11),
-             "test_locks": (3, 9)}
+             "test_locks": (3, 9), "test_base_events": (3, 9),
+             "test_events": (3, 9)}
 _BOUND = []
 for _binding in _bindings():
     _BOUND.append((_binding[0], _binding[1], _bind(*_binding)))

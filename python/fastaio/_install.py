@@ -25,7 +25,18 @@ every version)
     one calls the factory without a Python frame;
 ``BaseEventLoop.is_running``, ``BaseEventLoop.get_debug`` (compiled core)
     the same methods without a Python frame; asyncio's Task constructor
-    calls them for every task.
+    calls them for every task;
+``BaseEventLoop.call_soon`` (compiled core)
+    the same method with its non-debug path compiled: the ``Handle`` it
+    makes and queues is asyncio's, made without the three Python frames of
+    ``call_soon``, ``_call_soon`` and ``Handle.__init__``.  Futures schedule
+    every callback through it.  A loop class that replaces ``_call_soon``,
+    ``_check_closed`` or ``get_debug``, a loop in debug mode, and a replaced
+    ``asyncio.events.Handle`` (or its ``__init__``) get asyncio's method;
+``Handle._run`` (compiled core)
+    the same method without its frame (the loop runs every callback through
+    it); the traceback of an exception that a callback raises has no frame
+    for ``_run``.  Made only where ``Handle._run`` is asyncio's own.
 
 The loop methods are replaced on the class, not set on each loop: an
 instance attribute that shadows a method makes CPython 3.11, 3.12 and
@@ -103,7 +114,15 @@ def _new_task_group(original, core):
     return _impl.task_group(core)
 
 
-_LOOP_METHODS = ("create_task", "is_running", "get_debug")
+_LOOP_METHODS = ("create_task", "is_running", "get_debug", "call_soon")
+
+
+def _asyncio_own(func, qualname):
+    """True if func is asyncio's own function ``qualname``: a replacement is
+    made only over that, never over another library's wrapper."""
+    return (isinstance(func, types.FunctionType)
+            and func.__module__ in ("asyncio.base_events", "asyncio.events")
+            and func.__qualname__ == qualname)
 
 
 def _core_method(core, name):
@@ -114,8 +133,16 @@ def _core_method(core, name):
             return None
         return core.create_task_via_factory
     method = getattr(core, "loop_" + name)
-    return None if method is getattr(base_events.BaseEventLoop, name) \
-        else method
+    # asyncio's own method, even after patch_asyncio() replaced it.
+    original = _made.get("BaseEventLoop." + name,
+                         (getattr(base_events.BaseEventLoop, name),))[0]
+    if method is original:
+        return None
+    if name == "call_soon" and not (
+            getattr(core, "FAST_CALL_SOON", 0) and _asyncio_own(
+                original, "BaseEventLoop.call_soon")):
+        return None
+    return method
 
 
 def loop_methods(core):
@@ -137,6 +164,13 @@ def _new_loop_method(name):
     return make
 
 
+def _new_handle_run(original, core):
+    if (core.handle_run is original or not getattr(core, "FAST_CALL_SOON", 0)
+            or not _asyncio_own(original, "Handle._run")):
+        return None
+    return core.method(core.handle_run)
+
+
 # name -> (the objects whose attribute it replaces, the attribute, a
 # function that makes the replacement from the original and the installing
 # core, or returns None where this version or core needs none).
@@ -153,6 +187,7 @@ for _name in _LOOP_METHODS:
     _PATCHES["BaseEventLoop." + _name] = (
         (base_events.BaseEventLoop,), _name, _new_loop_method(_name))
 del _name
+_PATCHES["Handle._run"] = ((events.Handle,), "_run", _new_handle_run)
 _made = {}          # name -> (original, replacement)
 _refused = set()    # names unpatch_asyncio() took back
 
@@ -185,7 +220,8 @@ def unpatch_asyncio(*names):
     """Put back asyncio's own objects that fastaio replaced (those named,
     default all: ``create_task``, ``gather``, ``current_task``,
     ``TaskGroup``, ``BaseEventLoop.create_task``,
-    ``BaseEventLoop.is_running``, ``BaseEventLoop.get_debug``), and replace
+    ``BaseEventLoop.is_running``, ``BaseEventLoop.get_debug``,
+    ``BaseEventLoop.call_soon``, ``Handle._run``), and replace
     them no more in this process."""
     for name in names or tuple(_PATCHES):
         if name not in _PATCHES:

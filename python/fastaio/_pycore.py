@@ -54,6 +54,8 @@ __all__ = (
     "current_task",
     "eager_task_factory",
     "gather",
+    "handle_run",
+    "loop_call_soon",
     "loop_get_debug",
     "loop_is_running",
 )
@@ -440,10 +442,14 @@ def create_task_via_factory(loop, coro, *, name=None, context=None, **kwargs):
 
 
 # asyncio's Task constructor calls loop.get_debug() and, for an eager start,
-# loop.is_running() on every task; fastaio.EventLoop takes these two from the
-# core (the compiled core has versions that need no Python frame).
+# loop.is_running() on every task, and a future schedules each of its
+# callbacks with loop.call_soon(); fastaio.EventLoop takes these three from
+# the core (the compiled core has versions that need no Python frame).
 loop_is_running = asyncio.BaseEventLoop.is_running
 loop_get_debug = asyncio.BaseEventLoop.get_debug
+loop_call_soon = asyncio.BaseEventLoop.call_soon
+# ... and the loop runs each callback with Handle._run().
+handle_run = events.Handle._run
 
 
 # --------------------------------------------------------------------------

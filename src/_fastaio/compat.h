@@ -219,6 +219,19 @@ fa_handled_set_none(void)
 #endif
 }
 
+/* *h = exc as the exception being handled (new references). */
+static inline void
+fa_handled_of(fa_handled *h, PyObject *exc)
+{
+#if PY_VERSION_HEX < 0x030B0000
+    h->type = (PyObject *)Py_TYPE(exc);
+    Py_INCREF(h->type);
+    h->tb = PyException_GetTraceback(exc);   /* new or NULL */
+#endif
+    Py_INCREF(exc);
+    h->value = exc;
+}
+
 /* True when a and b are the same, as sys.exc_info() shows them (on 3.11+
    the type and traceback follow from the exception). */
 static inline int
@@ -340,5 +353,40 @@ fa_no_instance_attrs(PyObject *obj)
 #  define FA_ERR_RESTORE(saved) \
     PyErr_Restore(saved##_t, saved##_v, saved##_tb)
 #endif
+
+/* The raised exception (new reference), normalized and holding its
+   traceback, as an except block sees it; the error indicator is cleared.
+   fa_err_raise(exc) raises it again, taking the reference.  3.12 keeps the
+   exception alone (gh-101578); before, (type, value, traceback) are
+   fetched and normalized. */
+static inline PyObject *
+fa_err_take(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+static inline void
+fa_err_raise(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyObject *type = (PyObject *)Py_TYPE(exc);
+    Py_INCREF(type);
+    PyErr_Restore(type, exc, PyException_GetTraceback(exc));
+#endif
+}
 
 #endif  /* FASTAIO_COMPAT_H */

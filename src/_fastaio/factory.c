@@ -637,8 +637,8 @@ PyDoc_STRVAR(spawn_doc,
 
 /* 1 if type(loop).<name> is BaseEventLoop's own method base_meth, 0 if
    not, -1 with an error set. */
-static int
-keeps_base_method(PyObject *loop, PyObject *name, PyObject *base_meth)
+int
+fa_type_keeps_method(PyObject *loop, PyObject *name, PyObject *base_meth)
 {
     PyObject *meth = PyObject_GetAttr((PyObject *)Py_TYPE(loop), name);
     if (meth == NULL) {   /* new */
@@ -653,15 +653,13 @@ keeps_base_method(PyObject *loop, PyObject *name, PyObject *base_meth)
     return res;
 }
 
-#define FA_KEEPS_GET_TASK_FACTORY 1
-#define FA_KEEPS_IS_CLOSED 2
-
 /* Which of get_task_factory() and is_closed() type(loop) inherits from
-   BaseEventLoop (bits FA_KEEPS_*), or -1 with an error set.  The answer is
-   kept for the last type asked about, with its version tag: any change to
-   the type or its bases gives it another tag (fa_type_version). */
-static int
-loop_type_keeps(fa_state *st, PyObject *loop)
+   BaseEventLoop, and whether it keeps what call_soon's fast path skips
+   (bits FA_KEEPS_*), or -1 with an error set.  The answer is kept for the
+   last type asked about, with its version tag: any change to the type or
+   its bases gives it another tag (fa_type_version). */
+int
+fa_loop_type_keeps(fa_state *st, PyObject *loop)
 {
     PyTypeObject *tp = Py_TYPE(loop);
     unsigned int version = fa_type_version(tp);
@@ -669,18 +667,23 @@ loop_type_keeps(fa_state *st, PyObject *loop)
             && version == st->base_type_version) {
         return st->base_type_keeps;
     }
-    int factory = keeps_base_method(loop, st->str_get_task_factory,
+    int factory = fa_type_keeps_method(loop, st->str_get_task_factory,
                                     st->base_get_task_factory);
     if (factory < 0) {
         return -1;
     }
-    int closed = keeps_base_method(loop, st->str_is_closed,
+    int closed = fa_type_keeps_method(loop, st->str_is_closed,
                                    st->base_is_closed);
     if (closed < 0) {
         return -1;
     }
+    int soon = fa_keeps_call_soon_parts(st, loop);
+    if (soon < 0) {
+        return -1;
+    }
     int keeps = (factory ? FA_KEEPS_GET_TASK_FACTORY : 0)
-        | (closed ? FA_KEEPS_IS_CLOSED : 0);
+        | (closed ? FA_KEEPS_IS_CLOSED : 0)
+        | (soon ? FA_KEEPS_CALL_SOON : 0);
     /* Kept only if the type had a valid tag before the lookups (they give
        it one) and they did not change it. */
     if (version != 0 && version == fa_type_version(tp)) {
@@ -697,7 +700,7 @@ loop_type_keeps(fa_state *st, PyObject *loop)
 static PyObject *
 loop_task_factory(fa_state *st, PyObject *loop)
 {
-    int keeps = loop_type_keeps(st, loop);
+    int keeps = fa_loop_type_keeps(st, loop);
     if (keeps < 0) {
         return NULL;
     }
@@ -723,7 +726,7 @@ fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop)
 static int
 loop_check_open(fa_state *st, PyObject *loop)
 {
-    int keeps = loop_type_keeps(st, loop);
+    int keeps = fa_loop_type_keeps(st, loop);
     if (keeps < 0) {
         return -1;
     }

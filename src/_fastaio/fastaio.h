@@ -1,6 +1,6 @@
 /*
  * Declarations shared by the C files of fastaio._core (module.c, factory.c,
- * task39.c, task312.c, gathering.c, barrier.c, ready.c).
+ * task39.c, task312.c, gathering.c, barrier.c, ready.c, handles.c).
  *
  * Reference ownership: every PyObject* local is commented "new" (owned,
  * released on every path) or "borrowed" (kept alive by its container for the
@@ -52,6 +52,18 @@
     X(ctask_type)         /* _asyncio.Task, or NULL */ \
     X(cfuture_methods)    /* its methods, in FA_FUT_* order (gathering.c) */ \
     X(ctask_methods)      /* the same for _asyncio.Task */ \
+    /* call_soon (handles.c) */ \
+    X(base_call_soon)     /* BaseEventLoop.call_soon, as found at import */ \
+    X(base_call_soon_impl)     /* BaseEventLoop._call_soon */ \
+    X(base_check_closed)  /* BaseEventLoop._check_closed */ \
+    X(base_get_debug)     /* BaseEventLoop.get_debug, as found at import */ \
+    X(core_get_debug)     /* this module's loop_get_debug */ \
+    X(events_dict)        /* vars(asyncio.events) */ \
+    X(handle_type)        /* asyncio.events.Handle; NULL: no fast path */ \
+    X(handle_init)        /* its __init__ */ \
+    X(handle_run_orig)    /* its _run */ \
+    X(format_callback_source) /* asyncio.format_helpers's */ \
+    X(kwnames_debug)      /* ("debug",) */ \
     /* the module's types */ \
     X(factory_type) X(catcher_type) X(task_type) X(gather_callback_type) \
     X(barrier_type) X(op_type) X(ready_type) X(method_type) \
@@ -66,7 +78,8 @@
     X(str_log_destroy_pending) X(str_create_task) X(str_close) \
     X(str_return_exceptions) X(str_create_future) X(str_blocking) \
     X(str_module) X(str_qualname) X(str_get_task_factory) X(str_is_closed) \
-    X(empty_str) \
+    X(str_call_soon_impl) X(str_check_closed) X(str_ready) X(str_append) \
+    X(str_handle) X(str_init) X(empty_str) \
     /* ("loop", ["name",] ["context",] "eager_start"), by which of the two \
        optional ones are given; ("context",); ("loop",) */ \
     X(kwnames_ctor0) X(kwnames_ctor1) X(kwnames_ctor2) X(kwnames_ctor3) \
@@ -87,10 +100,16 @@ typedef struct {
     /* Which of get_task_factory() and is_closed() the loop type
        base_type_of (not a reference; compared only) inherits from
        BaseEventLoop, as bits FA_KEEPS_*, while its version tag is
-       base_type_version (factory.c, loop_type_keeps). */
+       base_type_version (factory.c, fa_loop_type_keeps). */
     PyTypeObject *base_type_of;
     unsigned int base_type_version;
     int base_type_keeps;
+    /* Offsets of the slots of asyncio.events.Handle that call_soon fills
+       (handles.c), and the version tag of Handle when its __init__ was
+       last seen unchanged. */
+    Py_ssize_t handle_off[7];
+    unsigned int handle_version;
+    int format_takes_debug;   /* Handle._run passes debug= (3.13+) */
 } fa_state;
 
 #define FA_TYPE(st, name) ((PyTypeObject *)(st)->name)
@@ -157,9 +176,22 @@ int fa_factory_init(fa_state *st, PyObject *module);
    error. */
 int fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop);
 
-/* gathering.c, barrier.c, ready.c */
+/* Which loop methods type(loop) keeps from BaseEventLoop (factory.c,
+   fa_loop_type_keeps): bits, or -1 with an error set. */
+#define FA_KEEPS_GET_TASK_FACTORY 1
+#define FA_KEEPS_IS_CLOSED 2
+#define FA_KEEPS_CALL_SOON 4      /* see fa_keeps_call_soon_parts */
+int fa_loop_type_keeps(fa_state *st, PyObject *loop);
+/* 1 if type(loop).name is base_meth, 0 if not (or missing), -1 on error. */
+int fa_type_keeps_method(PyObject *loop, PyObject *name, PyObject *base_meth);
+/* module.c: 1 if obj is a method() of this module wrapping func. */
+int fa_is_core_method(fa_state *st, PyObject *obj, PyObject *func);
+
+/* gathering.c, barrier.c, ready.c, handles.c */
 int fa_gathering_init(fa_state *st, PyObject *module);
 int fa_barrier_init(fa_state *st, PyObject *module);
 int fa_ready_init(fa_state *st, PyObject *module);
+int fa_handles_init(fa_state *st, PyObject *module);
+int fa_keeps_call_soon_parts(fa_state *st, PyObject *loop);
 
 #endif  /* FASTAIO_H */

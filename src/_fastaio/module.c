@@ -19,7 +19,10 @@
  *   - task312.c: Task on 3.12+ (a subclass on 3.12.0-3.12.4 only);
  *   - gathering.c: gather() (3.14's) on every version, and the calls of a
  *     future's methods it shares with the TaskGroup (finished_ok);
- *   - barrier.c: Barrier and BrokenBarrierError.
+ *   - barrier.c: Barrier and BrokenBarrierError;
+ *   - ready.c: later(), the awaitable of TaskGroup's enter and quick exit;
+ *   - handles.c: loop_call_soon, BaseEventLoop.call_soon with its
+ *     non-debug path compiled.
  * The C code imports asyncio only, never a Python module of fastaio.
  *
  * The module uses multi-phase initialisation (PEP 489): everything it keeps
@@ -565,6 +568,13 @@ static PyType_Spec method_spec = {
     method_slots,
 };
 
+int
+fa_is_core_method(fa_state *st, PyObject *obj, PyObject *func)
+{
+    return Py_IS_TYPE(obj, FA_TYPE(st, method_type))
+        && ((MethodObject *)obj)->func == func;
+}
+
 PyDoc_STRVAR(method_doc,
 "method($module, func, /)\n--\n\n"
 "func as a method of a class: a call through an instance passes the\n"
@@ -792,13 +802,15 @@ core_exec(PyObject *m)
     }
     FA_DISALLOW_INSTANTIATION(st->method_type);
     if (fa_gathering_init(st, m) < 0 || fa_barrier_init(st, m) < 0
-            || fa_ready_init(st, m) < 0) {
+            || fa_ready_init(st, m) < 0 || fa_handles_init(st, m) < 0) {
         return -1;
     }
     if (PyModule_AddIntConstant(m, "NATIVE_CURRENT_TASK",
                                 FA_NATIVE_CURRENT_TASK) < 0
             || PyModule_AddIntConstant(m, "MAX_EAGER_DEPTH",
                                        MAX_EAGER_DEPTH) < 0
+            || PyModule_AddIntConstant(m, "FAST_CALL_SOON",
+                                       st->handle_type != NULL) < 0
 #if !FA_NATIVE_CURRENT_TASK
             || PyModule_AddIntConstant(m, "FAST_RUNNING_LOOP",
                                        st->holder_type != NULL) < 0
