@@ -61,17 +61,33 @@ def has_uvloop():
     return True
 
 
-# install() replaces some methods of asyncio.BaseEventLoop process-wide;
-# the stdlib variants run on loops of a class that has asyncio's own
-# methods back, so that they measure asyncio as a program without fastaio
-# runs it.
+# install() replaces some methods of asyncio.BaseEventLoop process-wide,
+# and asyncio.events.Handle._run; the stdlib variants run on loops of a
+# class that has asyncio's own methods back, and that runs with asyncio's
+# own Handle._run, so that they measure asyncio as a program without
+# fastaio runs it.
 _STDLIB_LOOP_METHODS = {
     name: _install.asyncio_original("BaseEventLoop." + name)
-    for name in ("create_task", "is_running", "get_debug")}
+    for name in ("create_task", "is_running", "get_debug", "call_soon")}
+_STDLIB_HANDLE_RUN = _install.asyncio_original("Handle._run")
+
+
+def _run_forever_with_stdlib_handles(self):
+    handle = asyncio.events.Handle
+    saved = handle.__dict__["_run"]
+    handle._run = _STDLIB_HANDLE_RUN
+    try:
+        return _loops._DefaultLoop.run_forever(self)
+    finally:
+        handle._run = saved
+
+
 StdlibLoop = type("StdlibLoop", (_loops._DefaultLoop,),
                   dict(_STDLIB_LOOP_METHODS,
+                       run_forever=_run_forever_with_stdlib_handles,
                        __doc__="The stdlib's loop with asyncio's own "
-                               "methods."))
+                               "methods, and asyncio's Handle._run while "
+                               "it runs."))
 
 
 def stdlib_loop_factory(loop_name):

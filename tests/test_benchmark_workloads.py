@@ -12,6 +12,7 @@ import pytest
 import async_tree
 import test_micro as micro
 import variants
+from fastaio import _install
 
 CASES = [(v, loop) for loop in variants.LOOPS for v in variants.VARIANTS
          if variants.available(v, loop) is None]
@@ -58,3 +59,30 @@ def test_variant_order_rotates():
     assert variants.rotated("abcd", 1) == list("bcda")
     assert variants.rotated("abcd", 4) == list("abcd")
     assert variants.rotated([], 3) == []
+
+
+def test_stdlib_variants_run_asyncio_own_methods():
+    """After install() replaced loop methods and Handle._run process-wide,
+    the stdlib variants still time asyncio's own: their loop class has the
+    originals, and Handle._run is asyncio's while their loop runs."""
+    fastaio_ns = variants.setup("fastaio c" if "c" in
+                                variants.implementations() else
+                                "fastaio python", "asyncio")
+    fastaio_ns.new_loop().close()       # the replacements are made
+    ns = variants.setup("stdlib default", "asyncio")
+    loop = ns.new_loop()
+    seen = []
+
+    async def main():
+        seen.append(vars(asyncio.events.Handle)["_run"])
+        for name in ("create_task", "is_running", "get_debug", "call_soon"):
+            seen.append((getattr(type(loop), name),
+                         _install.asyncio_original("BaseEventLoop." + name)))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert seen[0] is _install.asyncio_original("Handle._run")
+    for method, original in seen[1:]:
+        assert method is original
