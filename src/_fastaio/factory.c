@@ -635,21 +635,28 @@ PyDoc_STRVAR(spawn_doc,
 "when the loop's task factory is a compiled fastaio factory; otherwise\n"
 "NotImplemented, and the caller takes the general path.");
 
-/* 1 if type(loop).<name> is BaseEventLoop's own method base_meth, 0 if
-   not, -1 with an error set. */
 int
-fa_type_keeps_method(PyObject *loop, PyObject *name, PyObject *base_meth)
+fa_type_method(PyObject *loop, PyObject *name, PyObject **meth)
 {
-    PyObject *meth = PyObject_GetAttr((PyObject *)Py_TYPE(loop), name);
-    if (meth == NULL) {   /* new */
+    *meth = PyObject_GetAttr((PyObject *)Py_TYPE(loop), name);   /* new */
+    if (*meth == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
             return -1;
         }
         PyErr_Clear();
-        return 0;
     }
-    int res = meth == base_meth;
-    Py_DECREF(meth);
+    return 0;
+}
+
+int
+fa_type_keeps_method(PyObject *loop, PyObject *name, PyObject *base_meth)
+{
+    PyObject *meth;   /* new, or NULL */
+    if (fa_type_method(loop, name, &meth) < 0) {
+        return -1;
+    }
+    int res = meth != NULL && meth == base_meth;
+    Py_XDECREF(meth);
     return res;
 }
 

@@ -85,6 +85,9 @@
     X(kwnames_ctor0) X(kwnames_ctor1) X(kwnames_ctor2) X(kwnames_ctor3) \
     X(kwnames_context) X(kwnames_loop)
 
+/* The slots of asyncio.events.Handle that handles.c fills. */
+#define FA_HANDLE_SLOTS 7
+
 typedef struct {
 #define FA_FIELD(name) PyObject *name;
     FA_STATE_OBJECTS(FA_FIELD)
@@ -99,7 +102,8 @@ typedef struct {
     Py_ssize_t off_extra;         /* fastaio's fields after the base's */
     /* Which of get_task_factory() and is_closed() the loop type
        base_type_of (not a reference; compared only) inherits from
-       BaseEventLoop, as bits FA_KEEPS_*, while its version tag is
+       BaseEventLoop, and whether it keeps what call_soon's fast path
+       skips, as bits FA_KEEPS_*, while its version tag is
        base_type_version (factory.c, fa_loop_type_keeps). */
     PyTypeObject *base_type_of;
     unsigned int base_type_version;
@@ -107,7 +111,7 @@ typedef struct {
     /* Offsets of the slots of asyncio.events.Handle that call_soon fills
        (handles.c), and the version tag of Handle when its __init__ was
        last seen unchanged. */
-    Py_ssize_t handle_off[7];
+    Py_ssize_t handle_off[FA_HANDLE_SLOTS];
     unsigned int handle_version;
     int format_takes_debug;   /* Handle._run passes debug= (3.13+) */
 } fa_state;
@@ -182,6 +186,9 @@ int fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop);
 #define FA_KEEPS_IS_CLOSED 2
 #define FA_KEEPS_CALL_SOON 4      /* see fa_keeps_call_soon_parts */
 int fa_loop_type_keeps(fa_state *st, PyObject *loop);
+/* *meth = type(loop).name (new reference), NULL where the type has none:
+   0, or -1 with an error set. */
+int fa_type_method(PyObject *loop, PyObject *name, PyObject **meth);
 /* 1 if type(loop).name is base_meth, 0 if not (or missing), -1 on error. */
 int fa_type_keeps_method(PyObject *loop, PyObject *name, PyObject *base_meth);
 /* module.c: 1 if obj is a method() of this module wrapping func. */

@@ -62,18 +62,14 @@ fa_keeps_call_soon_parts(fa_state *st, PyObject *loop)
     if (res <= 0) {
         return res;
     }
-    PyObject *getter = PyObject_GetAttr((PyObject *)Py_TYPE(loop),
-                                        st->str_get_debug);   /* new */
-    if (getter == NULL) {
-        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
-            return -1;
-        }
-        PyErr_Clear();
-        return 0;
+    PyObject *getter;   /* new, or NULL */
+    if (fa_type_method(loop, st->str_get_debug, &getter) < 0) {
+        return -1;
     }
-    res = getter == st->base_get_debug || fa_is_core_method(
-        st, getter, st->core_get_debug);
-    Py_DECREF(getter);
+    res = getter != NULL && (getter == st->base_get_debug
+                             || fa_is_core_method(st, getter,
+                                                  st->core_get_debug));
+    Py_XDECREF(getter);
     return res;
 }
 
@@ -405,6 +401,7 @@ handle_slot_offset(PyTypeObject *tp, const char *name)
 int
 fa_handles_init(fa_state *st, PyObject *module)
 {
+    Py_BUILD_ASSERT(H_COUNT == FA_HANDLE_SLOTS);
     if (PyModule_AddFunctions(module, handles_methods) < 0) {
         return -1;
     }

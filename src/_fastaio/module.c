@@ -21,8 +21,8 @@
  *     future's methods it shares with the TaskGroup (finished_ok);
  *   - barrier.c: Barrier and BrokenBarrierError;
  *   - ready.c: later(), the awaitable of TaskGroup's enter and quick exit;
- *   - handles.c: loop_call_soon, BaseEventLoop.call_soon with its
- *     non-debug path compiled.
+ *   - handles.c: loop_call_soon and handle_run, BaseEventLoop.call_soon
+ *     with its non-debug path compiled and Handle._run without its frame.
  * The C code imports asyncio only, never a Python module of fastaio.
  *
  * The module uses multi-phase initialisation (PEP 489): everything it keeps
