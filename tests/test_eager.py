@@ -2,8 +2,10 @@
 have (each test names its CPython issue)."""
 import asyncio
 import contextvars
+import gc
 import sys
 import threading
+import weakref
 
 import pytest
 
@@ -122,6 +124,65 @@ def test_factory_contract_kwargs(fa, run):
         coro.close()
 
     run(main)
+
+
+def test_arguments_of_one_task_do_not_reach_the_next(fa, run):
+    """Every task gets its own name, context and start: what one creation
+    passes is not seen by the next, nor by tasks made inside a first step."""
+    async def child(inner=False):
+        me = asyncio.current_task()
+        nested = None
+        if inner:
+            nested = fa.create_task(child(), name="nested")
+            assert nested.done()
+            nested = nested.result()
+        return me.get_name(), VAR.get(), nested
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        f = fa.eager_task_factory
+        ctx = contextvars.copy_context()
+        ctx.run(VAR.set, "given")
+        t = f(loop, child(True), name="first", context=ctx)
+        assert t.result() == ("first", "given", ("nested", "given", None))
+        for _ in range(3):
+            t = f(loop, child())
+            assert t.done()
+            name, value, _ = t.result()
+            assert name.startswith("Task-") and value == "unset"
+        t = f(loop, child(), eager_start=False)
+        assert not t.done()
+        await t
+        t = fa.create_task(child())
+        assert t.done() and t.result()[0].startswith("Task-")
+        with pytest.raises(TypeError):
+            f(loop, 42)
+        t = fa.create_task(child(True), name="after")
+        assert t.result() == ("after", "unset", ("nested", "unset", None))
+
+    run(main)
+
+
+def test_factory_keeps_no_loop_alive(fa, make_loop, loop_kind):
+    """A closed loop whose tasks are gone is freed: creating tasks leaves
+    no reference to it behind."""
+    async def child():
+        return 1
+
+    async def main():
+        for _ in range(5):
+            assert await fa.create_task(child()) == 1
+        t = fa.eager_task_factory(asyncio.get_running_loop(), child(),
+                                  name="n", context=contextvars.copy_context())
+        assert t.result() == 1
+
+    loop = make_loop(fa, loop_kind)
+    loop.run_until_complete(main())
+    loop.close()
+    ref = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert ref() is None
 
 
 def test_name_set_before_first_step(fa, run):

@@ -3,8 +3,10 @@
  * and create_task_via_factory, loop.create_task for fastaio's loops.
  *
  * The factory is a C callable that decides in C whether a task may start
- * now and constructs it by vectorcall; create_task_via_factory calls it
- * without a Python frame.
+ * now and constructs it: asyncio's C Task (3.12+, with the GIL) through
+ * its tp_new and tp_init with argument containers kept for reuse
+ * (new_task_pooled), any other constructor by vectorcall;
+ * create_task_via_factory calls it without a Python frame.
  *
  * Reference ownership: see fastaio.h.
  */
@@ -25,6 +27,101 @@ static void factory_dealloc(FactoryObject *self);
    this file's (no module state is needed to tell). */
 #define IS_FACTORY(op) (Py_TYPE(op)->tp_dealloc == (destructor)factory_dealloc)
 
+#if FA_CTOR_POOL
+/* Puts back the default values of a pooled tuple and dict, then the pair
+   into st's pool if nothing else holds them and there is room; otherwise
+   releases them.  Keeps the exception being raised, if any. */
+static void
+ctor_args_release(fa_state *st, PyObject *args, PyObject *kwargs,
+                  PyObject *name, PyObject *context, PyObject *eager)
+{
+    PyObject *exc = fa_err_take();   /* new, or NULL */
+    PyObject *old = PyTuple_GET_ITEM(args, 0);   /* new: the tuple's */
+    PyTuple_SET_ITEM(args, 0, Py_NewRef(Py_None));
+    Py_DECREF(old);
+    /* Replacing the value of a present key allocates nothing; it fails
+       only on a dict that is no longer the one made here. */
+    int ok = PyDict_SetItem(kwargs, st->str_loop, Py_None) == 0
+        && (name == Py_None
+            || PyDict_SetItem(kwargs, st->str_name, Py_None) == 0)
+        && (context == Py_None
+            || PyDict_SetItem(kwargs, st->str_context, Py_None) == 0)
+        && (eager == Py_True
+            || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) == 0);
+    if (ok && Py_REFCNT(args) == 1 && Py_REFCNT(kwargs) == 1
+            && PyDict_GET_SIZE(kwargs) == 4
+            && st->ctor_pool_len < FA_CTOR_POOL) {
+        st->ctor_args[st->ctor_pool_len] = args;
+        st->ctor_kwargs[st->ctor_pool_len] = kwargs;
+        st->ctor_pool_len++;
+    }
+    else {
+        PyErr_Clear();
+        Py_DECREF(args);
+        Py_DECREF(kwargs);
+    }
+    if (exc != NULL) {
+        fa_err_raise(exc);
+    }
+}
+
+/* task_type(coro, loop=loop, name=name, context=context,
+   eager_start=eager), made as type.__call__ makes it (tp_new, then the
+   tp_init of the object's type if it is an instance), with an arguments
+   tuple and a keywords dict from st's pool.  The C Task's __init__ takes
+   name=None and context=None as not given, and keeps neither container;
+   nested calls (a first step that creates tasks) take other pairs. */
+static PyObject *
+new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
+                PyObject *name, PyObject *context, PyObject *eager)
+{
+    PyObject *args, *kwargs;   /* new */
+    if (st->ctor_pool_len > 0) {
+        st->ctor_pool_len--;
+        args = st->ctor_args[st->ctor_pool_len];
+        kwargs = st->ctor_kwargs[st->ctor_pool_len];
+        st->ctor_args[st->ctor_pool_len] = NULL;
+        st->ctor_kwargs[st->ctor_pool_len] = NULL;
+    }
+    else {
+        args = PyTuple_Pack(1, Py_None);
+        kwargs = args == NULL ? NULL : PyDict_New();
+        if (kwargs == NULL
+                || PyDict_SetItem(kwargs, st->str_loop, Py_None) < 0
+                || PyDict_SetItem(kwargs, st->str_name, Py_None) < 0
+                || PyDict_SetItem(kwargs, st->str_context, Py_None) < 0
+                || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) < 0) {
+            Py_XDECREF(args);
+            Py_XDECREF(kwargs);
+            return NULL;
+        }
+    }
+    PyObject *old = PyTuple_GET_ITEM(args, 0);   /* new: the tuple's */
+    PyTuple_SET_ITEM(args, 0, Py_NewRef(coro));
+    Py_DECREF(old);
+    PyObject *task = NULL;   /* new */
+    if (PyDict_SetItem(kwargs, st->str_loop, loop) == 0
+            && (name == Py_None
+                || PyDict_SetItem(kwargs, st->str_name, name) == 0)
+            && (context == Py_None
+                || PyDict_SetItem(kwargs, st->str_context, context) == 0)
+            && (eager == Py_True
+                || PyDict_SetItem(kwargs, st->str_eager_start, eager) == 0)
+            && Py_EnterRecursiveCall(" while calling a Python object") == 0) {
+        PyTypeObject *tp = FA_TYPE(st, task_type);
+        task = tp->tp_new(tp, args, kwargs);
+        if (task != NULL && PyObject_TypeCheck(task, tp)
+                && Py_TYPE(task)->tp_init != NULL
+                && Py_TYPE(task)->tp_init(task, args, kwargs) < 0) {
+            Py_CLEAR(task);
+        }
+        Py_LeaveRecursiveCall();
+    }
+    ctor_args_release(st, args, kwargs, name, context, eager);
+    return task;
+}
+#endif  /* FA_CTOR_POOL */
+
 /* ctor(coro, loop=loop, [name=name,] [context=context,] eager_start=eager,
         **extra): name and context only when not None, as asyncio's own
    factory of 3.14 passes only what it was given (and every keyword costs
@@ -35,6 +132,11 @@ call_ctor(fa_state *st, PyObject *ctor, PyObject *loop, PyObject *coro, PyObject
           PyObject *extra_names)
 {
     Py_ssize_t nextra = extra_names == NULL ? 0 : PyTuple_GET_SIZE(extra_names);
+#if FA_CTOR_POOL
+    if (ctor == st->task_type && nextra == 0 && st->ctor_pooled) {
+        return new_task_pooled(st, coro, loop, name, context, eager);
+    }
+#endif
     PyObject *small[1 + 5 + 8];
     PyObject **stack = small;
     int which = (name != Py_None) | ((context != Py_None) << 1);
@@ -810,6 +912,18 @@ fa_factory_init(fa_state *st, PyObject *module)
     if (PyModule_AddFunctions(module, factory_functions) < 0) {
         return -1;
     }
+#if FA_CTOR_POOL
+    PyObject *c_task = fa_c_task_type();   /* new */
+    if (c_task == NULL) {
+        PyErr_Clear();   /* a Python asyncio.Task: called as any callable */
+    }
+    else {
+        PyTypeObject *tt = FA_TYPE(st, task_type);
+        st->ctor_pooled = tt->tp_new == ((PyTypeObject *)c_task)->tp_new
+            && tt->tp_init == ((PyTypeObject *)c_task)->tp_init;
+        Py_DECREF(c_task);
+    }
+#endif
     PyObject *factory = make_factory(st, module, st->task_type);   /* new */
     if (factory == NULL
             || PyModule_AddObject(module, "eager_task_factory", factory) < 0) {

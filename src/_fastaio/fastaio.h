@@ -114,6 +114,18 @@ typedef struct {
     Py_ssize_t handle_off[FA_HANDLE_SLOTS];
     unsigned int handle_version;
     int format_takes_debug;   /* Handle._run passes debug= (3.13+) */
+#if FA_CTOR_POOL
+    /* Idle argument holders of the task constructor (factory.c,
+       new_task_pooled), strong references: ctor_args[i] is (None,),
+       ctor_kwargs[i] is {"loop": None, "name": None, "context": None,
+       "eager_start": True}; ctor_pool_len of them are there. */
+    PyObject *ctor_args[FA_CTOR_POOL];
+    PyObject *ctor_kwargs[FA_CTOR_POOL];
+    int ctor_pool_len;
+    /* task_type makes its tasks with _asyncio.Task's own tp_new and
+       tp_init (checked at import): only then is the pool used. */
+    int ctor_pooled;
+#endif
 } fa_state;
 
 #define FA_TYPE(st, name) ((PyTypeObject *)(st)->name)

@@ -828,6 +828,12 @@ core_traverse(PyObject *m, visitproc visit, void *arg)
 #define FA_VISIT(name) Py_VISIT(st->name);
     FA_STATE_OBJECTS(FA_VISIT)
 #undef FA_VISIT
+#if FA_CTOR_POOL
+    for (int i = 0; i < st->ctor_pool_len; i++) {
+        Py_VISIT(st->ctor_args[i]);
+        Py_VISIT(st->ctor_kwargs[i]);
+    }
+#endif
     return 0;
 }
 
@@ -838,6 +844,13 @@ core_clear(PyObject *m)
 #define FA_CLEAR(name) Py_CLEAR(st->name);
     FA_STATE_OBJECTS(FA_CLEAR)
 #undef FA_CLEAR
+#if FA_CTOR_POOL
+    while (st->ctor_pool_len > 0) {
+        st->ctor_pool_len--;
+        Py_CLEAR(st->ctor_args[st->ctor_pool_len]);
+        Py_CLEAR(st->ctor_kwargs[st->ctor_pool_len]);
+    }
+#endif
     return 0;
 }
 
