@@ -209,6 +209,38 @@ def test_name_set_before_first_step(fa, run):
     run(main)
 
 
+def test_default_names_count_up(fa, run):
+    """A task created without a name is "Task-<n>", n one more than the last
+    such task's; the name is there inside the first step, in repr() and
+    for set_name(); a name that is not a str is converted."""
+    async def child():
+        await asyncio.sleep(0)
+        return asyncio.current_task().get_name()
+
+    async def returns_name():
+        return asyncio.current_task().get_name()
+
+    async def main():
+        numbers = []
+        for make in (returns_name, child, returns_name):
+            t = fa.create_task(make())
+            name = t.get_name()
+            assert name.startswith("Task-"), name
+            assert f"name='{name}'" in repr(t)
+            assert await t == name
+            numbers.append(int(name[len("Task-"):]))
+        assert numbers == list(range(numbers[0], numbers[0] + 3))
+        t = fa.create_task(child())
+        assert await t == f"Task-{numbers[-1] + 1}"
+        t = fa.create_task(child(), name=42)
+        assert t.get_name() == "42" and await t == "42"
+        t = fa.create_task(child())
+        t.set_name("later")
+        assert await t == "later"
+
+    run(main)
+
+
 def test_eager_only_on_the_loop_thread(fa, run):
     """gh-155338: a factory call from a thread that does not run the loop
     starts the task lazily and leaves the loop's current task alone."""

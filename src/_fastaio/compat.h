@@ -30,13 +30,14 @@
 #  define FA_NATIVE_EAGER 0
 #endif
 
-/* 3.12+: the factory constructs asyncio.Task (or fastaio's subclass of
-   3.12.0-3.12.4) by calling its tp_new and tp_init itself, with an
-   arguments tuple and a keywords dict taken from a small pool, instead of
-   a vectorcall that builds both for every task (the C Task has no
-   vectorcall on 3.12-3.15).  The pool is module state guarded by the GIL:
-   free-threaded builds make them per call as before. */
-#if FA_NATIVE_EAGER && !defined(Py_GIL_DISABLED)
+/* 3.12+: the factory makes asyncio's C Task (it has no vectorcall up to
+   3.15) by calling its tp_new and tp_init itself, with an arguments tuple
+   and a keywords dict taken from a small pool (module.c,
+   fa_ctor_args_take), instead of a call that builds both for every task.
+   (On 3.9-3.11 a dict made per task costs less than the pool's updates.)
+   The pool is module state guarded by the GIL: free-threaded builds make
+   them per call. */
+#if PY_VERSION_HEX >= 0x030C0000 && !defined(Py_GIL_DISABLED)
 #  define FA_CTOR_POOL 8
 #else
 #  define FA_CTOR_POOL 0

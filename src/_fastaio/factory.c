@@ -28,43 +28,6 @@ static void factory_dealloc(FactoryObject *self);
 #define IS_FACTORY(op) (Py_TYPE(op)->tp_dealloc == (destructor)factory_dealloc)
 
 #if FA_CTOR_POOL
-/* Puts back the default values of a pooled tuple and dict, then the pair
-   into st's pool if nothing else holds them and there is room; otherwise
-   releases them.  Keeps the exception being raised, if any. */
-static void
-ctor_args_release(fa_state *st, PyObject *args, PyObject *kwargs,
-                  PyObject *name, PyObject *context, PyObject *eager)
-{
-    PyObject *exc = fa_err_take();   /* new, or NULL */
-    PyObject *old = PyTuple_GET_ITEM(args, 0);   /* new: the tuple's */
-    PyTuple_SET_ITEM(args, 0, Py_NewRef(Py_None));
-    Py_DECREF(old);
-    /* Replacing the value of a present key allocates nothing; it fails
-       only on a dict that is no longer the one made here. */
-    int ok = PyDict_SetItem(kwargs, st->str_loop, Py_None) == 0
-        && (name == Py_None
-            || PyDict_SetItem(kwargs, st->str_name, Py_None) == 0)
-        && (context == Py_None
-            || PyDict_SetItem(kwargs, st->str_context, Py_None) == 0)
-        && (eager == Py_True
-            || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) == 0);
-    if (ok && Py_REFCNT(args) == 1 && Py_REFCNT(kwargs) == 1
-            && PyDict_GET_SIZE(kwargs) == 4
-            && st->ctor_pool_len < FA_CTOR_POOL) {
-        st->ctor_args[st->ctor_pool_len] = args;
-        st->ctor_kwargs[st->ctor_pool_len] = kwargs;
-        st->ctor_pool_len++;
-    }
-    else {
-        PyErr_Clear();
-        Py_DECREF(args);
-        Py_DECREF(kwargs);
-    }
-    if (exc != NULL) {
-        fa_err_raise(exc);
-    }
-}
-
 /* task_type(coro, loop=loop, name=name, context=context,
    eager_start=eager), made as type.__call__ makes it (tp_new, then the
    tp_init of the object's type if it is an instance), with an arguments
@@ -76,29 +39,9 @@ new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
                 PyObject *name, PyObject *context, PyObject *eager)
 {
     PyObject *args, *kwargs;   /* new */
-    if (st->ctor_pool_len > 0) {
-        st->ctor_pool_len--;
-        args = st->ctor_args[st->ctor_pool_len];
-        kwargs = st->ctor_kwargs[st->ctor_pool_len];
-        st->ctor_args[st->ctor_pool_len] = NULL;
-        st->ctor_kwargs[st->ctor_pool_len] = NULL;
+    if (fa_ctor_args_take(st, coro, &args, &kwargs) < 0) {
+        return NULL;
     }
-    else {
-        args = PyTuple_Pack(1, Py_None);
-        kwargs = args == NULL ? NULL : PyDict_New();
-        if (kwargs == NULL
-                || PyDict_SetItem(kwargs, st->str_loop, Py_None) < 0
-                || PyDict_SetItem(kwargs, st->str_name, Py_None) < 0
-                || PyDict_SetItem(kwargs, st->str_context, Py_None) < 0
-                || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) < 0) {
-            Py_XDECREF(args);
-            Py_XDECREF(kwargs);
-            return NULL;
-        }
-    }
-    PyObject *old = PyTuple_GET_ITEM(args, 0);   /* new: the tuple's */
-    PyTuple_SET_ITEM(args, 0, Py_NewRef(coro));
-    Py_DECREF(old);
     PyObject *task = NULL;   /* new */
     if (PyDict_SetItem(kwargs, st->str_loop, loop) == 0
             && (name == Py_None
@@ -117,7 +60,10 @@ new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
         }
         Py_LeaveRecursiveCall();
     }
-    ctor_args_release(st, args, kwargs, name, context, eager);
+    fa_ctor_args_give(st, args, kwargs,
+                      (name != Py_None ? FA_CTOR_NAME : 0)
+                      | (context != Py_None ? FA_CTOR_CONTEXT : 0)
+                      | (eager != Py_True ? FA_CTOR_EAGER : 0));
     return task;
 }
 #endif  /* FA_CTOR_POOL */

@@ -601,6 +601,88 @@ method(PyObject *module, PyObject *func)
 }
 
 /* ---------------------------------------------------------------------- */
+/* the arguments of the C Task's __init__, kept for reuse                 */
+
+#if FA_CTOR_POOL
+/* The number of keys of a pooled keywords dict. */
+#define FA_CTOR_NKEYS 4
+
+static PyObject *
+ctor_kwargs_new(fa_state *st)
+{
+    PyObject *kwargs = PyDict_New();   /* new */
+    if (kwargs == NULL
+            || PyDict_SetItem(kwargs, st->str_loop, Py_None) < 0
+            || PyDict_SetItem(kwargs, st->str_name, Py_None) < 0
+            || PyDict_SetItem(kwargs, st->str_context, Py_None) < 0
+            || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) < 0) {
+        Py_XDECREF(kwargs);
+        return NULL;
+    }
+    return kwargs;
+}
+
+int
+fa_ctor_args_take(fa_state *st, PyObject *coro, PyObject **args,
+                  PyObject **kwargs)
+{
+    if (st->ctor_pool_len > 0) {
+        st->ctor_pool_len--;
+        *args = st->ctor_args[st->ctor_pool_len];
+        *kwargs = st->ctor_kwargs[st->ctor_pool_len];
+        st->ctor_args[st->ctor_pool_len] = NULL;
+        st->ctor_kwargs[st->ctor_pool_len] = NULL;
+    }
+    else {
+        *args = PyTuple_Pack(1, Py_None);
+        *kwargs = *args == NULL ? NULL : ctor_kwargs_new(st);
+        if (*kwargs == NULL) {
+            Py_CLEAR(*args);
+            return -1;
+        }
+    }
+    /* The tuple is ours alone: its item is set in place. */
+    PyObject *old = PyTuple_GET_ITEM(*args, 0);   /* new: the tuple's */
+    PyTuple_SET_ITEM(*args, 0, Py_NewRef(coro));
+    Py_DECREF(old);
+    return 0;
+}
+
+void
+fa_ctor_args_give(fa_state *st, PyObject *args, PyObject *kwargs,
+                  int changed)
+{
+    PyObject *exc = fa_err_take();   /* new, or NULL */
+    PyObject *old = PyTuple_GET_ITEM(args, 0);   /* new: the tuple's */
+    PyTuple_SET_ITEM(args, 0, Py_NewRef(Py_None));
+    Py_DECREF(old);
+    /* Replacing the value of a present key allocates nothing. */
+    int ok = PyDict_SetItem(kwargs, st->str_loop, Py_None) == 0
+        && (!(changed & FA_CTOR_NAME)
+            || PyDict_SetItem(kwargs, st->str_name, Py_None) == 0)
+        && (!(changed & FA_CTOR_CONTEXT)
+            || PyDict_SetItem(kwargs, st->str_context, Py_None) == 0)
+        && (!(changed & FA_CTOR_EAGER)
+            || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) == 0);
+    if (ok && Py_REFCNT(args) == 1 && Py_REFCNT(kwargs) == 1
+            && PyDict_GET_SIZE(kwargs) == FA_CTOR_NKEYS
+            && st->ctor_pool_len < FA_CTOR_POOL) {
+        st->ctor_args[st->ctor_pool_len] = args;
+        st->ctor_kwargs[st->ctor_pool_len] = kwargs;
+        st->ctor_pool_len++;
+    }
+    else {
+        PyErr_Clear();
+        Py_DECREF(args);
+        Py_DECREF(kwargs);
+    }
+    if (exc != NULL) {
+        fa_err_raise(exc);
+    }
+}
+#endif  /* FA_CTOR_POOL */
+
+/* ---------------------------------------------------------------------- */
 /* module                                                                  */
 
 static PyMethodDef core_methods[] = {

@@ -121,15 +121,20 @@ static int
 call_base_init(fa_state *st, PyObject *self, PyObject *coro, PyObject *loop,
                PyObject *name, PyObject *context)
 {
+    /* A task given no name gets its number now and its "Task-<number>"
+       when first asked (task_get_name): the base would format the string
+       for every task.  It is given an exact str meanwhile, which it keeps
+       without converting. */
+    int numbered = name == Py_None;
+    PyObject *given = numbered ? st->empty_str : name;   /* borrowed */
+    int rc = -1;
     PyObject *args = PyTuple_Pack(1, coro);   /* new */
     PyObject *kwargs = PyDict_New();          /* new */
-    int rc = -1;
     if (args == NULL || kwargs == NULL) {
         goto done;
     }
     if (PyDict_SetItem(kwargs, st->str_loop, loop) < 0
-            || (name != Py_None
-                && PyDict_SetItem(kwargs, st->str_name, name) < 0)) {
+            || PyDict_SetItem(kwargs, st->str_name, given) < 0) {
         goto done;
     }
 #if FA_TASK_HAS_CONTEXT
@@ -142,6 +147,14 @@ call_base_init(fa_state *st, PyObject *self, PyObject *coro, PyObject *loop,
 done:
     Py_XDECREF(args);
     Py_XDECREF(kwargs);
+    if (rc == 0 && numbered) {
+        PyObject *number = PyLong_FromUnsignedLongLong(
+            ++st->task_name_counter);   /* new */
+        if (number == NULL) {
+            return -1;
+        }
+        Py_SETREF(TASK_SLOT(self, st->off_name), number);
+    }
     return rc;
 }
 
@@ -441,6 +454,29 @@ task_uncancel(PyObject *self, PyObject *Py_UNUSED(arg))
     return PyLong_FromLong(*num);
 }
 
+/* The base's get_name() returns its name field as it is; here a number
+   left by call_base_init becomes "Task-<number>" on the first call. */
+static PyObject *
+task_get_name(PyObject *self, PyObject *Py_UNUSED(arg))
+{
+    fa_state *st = fa_state_of_type(Py_TYPE(self));
+    if (st == NULL) {
+        return NULL;
+    }
+    PyObject **slot = &TASK_SLOT(self, st->off_name);
+    if (*slot == NULL) {
+        Py_RETURN_NONE;
+    }
+    if (PyLong_CheckExact(*slot)) {
+        PyObject *name = PyUnicode_FromFormat("Task-%S", *slot);  /* new */
+        if (name == NULL) {
+            return NULL;
+        }
+        Py_SETREF(*slot, name);
+    }
+    return Py_NewRef(*slot);
+}
+
 /* Task.get_context() is 3.12+ (gh-91150). */
 static PyObject *
 task_get_context(PyObject *self, PyObject *Py_UNUSED(arg))
@@ -504,6 +540,8 @@ task_cancel(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
 static PyMethodDef task_methods[] = {
     {"get_coro", (PyCFunction)task_get_coro, METH_NOARGS,
      "Return the coroutine, or None once an eager start finished it."},
+    {"get_name", (PyCFunction)task_get_name, METH_NOARGS,
+     "Return the name of the task."},
     {"uncancel", (PyCFunction)task_uncancel, METH_NOARGS,
      "Decrement the count of cancel() requests; return it."},
     {"get_context", (PyCFunction)task_get_context, METH_NOARGS,
