@@ -32,8 +32,8 @@
 
 /* 3.12+: the factory makes asyncio's C Task (it has no vectorcall up to
    3.15) by calling its tp_new and tp_init itself, with an arguments tuple
-   and a keywords dict taken from a small pool (module.c,
-   fa_ctor_args_take), instead of a call that builds both for every task.
+   and a keywords dict taken from a small pool (factory.c,
+   ctor_args_take), instead of a call that builds both for every task.
    (On 3.9-3.11 a dict made per task costs less than the pool's updates.)
    The pool is module state guarded by the GIL: free-threaded builds make
    them per call. */

@@ -28,6 +28,90 @@ static void factory_dealloc(FactoryObject *self);
 #define IS_FACTORY(op) (Py_TYPE(op)->tp_dealloc == (destructor)factory_dealloc)
 
 #if FA_CTOR_POOL
+/* The number of keys of a pooled keywords dict. */
+#define FA_CTOR_NKEYS 4
+
+static PyObject *
+ctor_kwargs_new(fa_state *st)
+{
+    PyObject *kwargs = PyDict_New();   /* new */
+    if (kwargs == NULL
+            || PyDict_SetItem(kwargs, st->str_loop, Py_None) < 0
+            || PyDict_SetItem(kwargs, st->str_name, Py_None) < 0
+            || PyDict_SetItem(kwargs, st->str_context, Py_None) < 0
+            || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) < 0) {
+        Py_XDECREF(kwargs);
+        return NULL;
+    }
+    return kwargs;
+}
+
+/* take: *args = (coro,) and *kwargs = the keywords dict with its default
+   values (see fa_state.ctor_kwargs; the caller sets the ones it passes),
+   both new references; 0, or -1 with an error set.  give: puts the
+   defaults back (name, context and eager: what the caller set) and keeps
+   the pair for another call if nothing else holds it; keeps the exception
+   being raised, if any.  A call nested in the constructor (a first step
+   that creates tasks) takes another pair. */
+static int
+ctor_args_take(fa_state *st, PyObject *coro, PyObject **args,
+               PyObject **kwargs)
+{
+    if (st->ctor_pool_len > 0) {
+        st->ctor_pool_len--;
+        *args = st->ctor_args[st->ctor_pool_len];
+        *kwargs = st->ctor_kwargs[st->ctor_pool_len];
+        st->ctor_args[st->ctor_pool_len] = NULL;
+        st->ctor_kwargs[st->ctor_pool_len] = NULL;
+    }
+    else {
+        *args = PyTuple_Pack(1, Py_None);
+        *kwargs = *args == NULL ? NULL : ctor_kwargs_new(st);
+        if (*kwargs == NULL) {
+            Py_CLEAR(*args);
+            return -1;
+        }
+    }
+    /* The tuple is ours alone: its item is set in place. */
+    PyObject *old = PyTuple_GET_ITEM(*args, 0);   /* new: the tuple's */
+    PyTuple_SET_ITEM(*args, 0, Py_NewRef(coro));
+    Py_DECREF(old);
+    return 0;
+}
+
+static void
+ctor_args_give(fa_state *st, PyObject *args, PyObject *kwargs,
+               PyObject *name, PyObject *context, PyObject *eager)
+{
+    PyObject *exc = fa_err_take();   /* new, or NULL */
+    PyObject *old = PyTuple_GET_ITEM(args, 0);   /* new: the tuple's */
+    PyTuple_SET_ITEM(args, 0, Py_NewRef(Py_None));
+    Py_DECREF(old);
+    /* Replacing the value of a present key allocates nothing. */
+    int ok = PyDict_SetItem(kwargs, st->str_loop, Py_None) == 0
+        && (name == Py_None
+            || PyDict_SetItem(kwargs, st->str_name, Py_None) == 0)
+        && (context == Py_None
+            || PyDict_SetItem(kwargs, st->str_context, Py_None) == 0)
+        && (eager == Py_True
+            || PyDict_SetItem(kwargs, st->str_eager_start, Py_True) == 0);
+    if (ok && Py_REFCNT(args) == 1 && Py_REFCNT(kwargs) == 1
+            && PyDict_GET_SIZE(kwargs) == FA_CTOR_NKEYS
+            && st->ctor_pool_len < FA_CTOR_POOL) {
+        st->ctor_args[st->ctor_pool_len] = args;
+        st->ctor_kwargs[st->ctor_pool_len] = kwargs;
+        st->ctor_pool_len++;
+    }
+    else {
+        PyErr_Clear();
+        Py_DECREF(args);
+        Py_DECREF(kwargs);
+    }
+    if (exc != NULL) {
+        fa_err_raise(exc);
+    }
+}
+
 /* task_type(coro, loop=loop, name=name, context=context,
    eager_start=eager), made as type.__call__ makes it (tp_new, then the
    tp_init of the object's type if it is an instance), with an arguments
@@ -39,7 +123,7 @@ new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
                 PyObject *name, PyObject *context, PyObject *eager)
 {
     PyObject *args, *kwargs;   /* new */
-    if (fa_ctor_args_take(st, coro, &args, &kwargs) < 0) {
+    if (ctor_args_take(st, coro, &args, &kwargs) < 0) {
         return NULL;
     }
     PyObject *task = NULL;   /* new */
@@ -60,10 +144,7 @@ new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
         }
         Py_LeaveRecursiveCall();
     }
-    fa_ctor_args_give(st, args, kwargs,
-                      (name != Py_None ? FA_CTOR_NAME : 0)
-                      | (context != Py_None ? FA_CTOR_CONTEXT : 0)
-                      | (eager != Py_True ? FA_CTOR_EAGER : 0));
+    ctor_args_give(st, args, kwargs, name, context, eager);
     return task;
 }
 #endif  /* FA_CTOR_POOL */

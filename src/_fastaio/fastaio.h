@@ -118,8 +118,8 @@ typedef struct {
     unsigned int handle_version;
     int format_takes_debug;   /* Handle._run passes debug= (3.13+) */
 #if FA_CTOR_POOL
-    /* Idle argument holders of the task constructor (module.c,
-       fa_ctor_args_take), strong references: ctor_args[i] is (None,),
+    /* Idle argument holders of the task constructor (factory.c,
+       ctor_args_take), strong references: ctor_args[i] is (None,),
        ctor_kwargs[i] is {"loop": None, "name": None, "context": None,
        "eager_start": True}; ctor_pool_len of them are there. */
     PyObject *ctor_args[FA_CTOR_POOL];
@@ -155,24 +155,6 @@ fa_state_of_module(PyObject *module)
    module state: it counts C stack frames of this thread, which belong to
    the thread whichever module instance made them. */
 extern FA_THREAD_LOCAL int fa_eager_depth;
-
-#if FA_CTOR_POOL
-/* module.c: the arguments of a call of the C Task's __init__.  take:
-   *args = (coro,) and *kwargs = the keywords dict with its default values
-   (see fa_state.ctor_kwargs; the caller sets the ones it passes), both new
-   references; 0, or -1 with an error set.  give: puts the defaults back
-   (changed: the FA_CTOR_* bits of the keys set besides "loop") and keeps
-   the pair for another call if nothing else holds it; keeps the exception
-   being raised, if any.  A call nested in the constructor (a first step
-   that creates tasks) takes another pair. */
-#define FA_CTOR_NAME 1
-#define FA_CTOR_CONTEXT 2
-#define FA_CTOR_EAGER 4
-int fa_ctor_args_take(fa_state *st, PyObject *coro, PyObject **args,
-                      PyObject **kwargs);
-void fa_ctor_args_give(fa_state *st, PyObject *args, PyObject *kwargs,
-                       int changed);
-#endif
 
 /* module.c: the running loop and the checks shared by the factory and the
    Task. */
