@@ -152,6 +152,16 @@ fa_get_module_by_def(PyTypeObject *type, PyModuleDef *def)
 #  define FA_MOD_GIL_SLOT
 #endif
 
+/* The function types of the fast C calling conventions, public from 3.13
+   (the underscored names stay as aliases through 3.15). */
+#if PY_VERSION_HEX >= 0x030D0000
+#  define FA_CFUNC_FAST PyCFunctionFast
+#  define FA_CFUNC_FAST_KW PyCFunctionFastWithKeywords
+#else
+#  define FA_CFUNC_FAST _PyCFunctionFast
+#  define FA_CFUNC_FAST_KW _PyCFunctionFastWithKeywords
+#endif
+
 /* Thread-local storage for the eager nesting depth (C11 / MSVC). */
 #if defined(_MSC_VER)
 #  define FA_THREAD_LOCAL __declspec(thread)

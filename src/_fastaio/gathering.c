@@ -92,6 +92,36 @@ fut_methods(fa_state *st, PyObject *fut)
     return NULL;
 }
 
+/* descr(self) for a method descriptor of self's exact C type: the C
+   function of its PyMethodDef called as the descriptor's vectorcall calls
+   it once the arguments are checked.  Used for the methods without
+   arguments that only read a future's state (done, cancelled, exception,
+   result, _make_cancelled_error): they run no Python code, so the
+   recursion check is not needed either.  A calling convention not listed
+   here goes through the descriptor. */
+static PyObject *
+call_descr_noargs(PyObject *descr, PyObject *self)
+{
+    if (Py_IS_TYPE(descr, &PyMethodDescr_Type)) {
+        PyMethodDef *def = ((PyMethodDescrObject *)descr)->d_method;
+        void (*f)(void) = (void (*)(void))def->ml_meth;
+        switch (def->ml_flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS
+                                 | METH_O | METH_KEYWORDS | METH_METHOD)) {
+        case METH_NOARGS:
+            return ((PyCFunction)f)(self, NULL);
+        case METH_FASTCALL:
+            return ((FA_CFUNC_FAST)f)(self, NULL, 0);
+        case METH_FASTCALL | METH_KEYWORDS:
+            return ((FA_CFUNC_FAST_KW)f)(self, NULL, 0, NULL);
+        case METH_METHOD | METH_FASTCALL | METH_KEYWORDS:
+            return ((PyCMethod)f)(self, PyDescr_TYPE(descr), NULL, 0, NULL);
+        default:
+            break;
+        }
+    }
+    return PyObject_Vectorcall(descr, &self, 1, NULL);
+}
+
 /* fut.<method which>([arg]) (new reference), through methods (what
    fut_methods returned for fut). */
 static PyObject *
@@ -101,8 +131,11 @@ fut_call(fa_state *st, PyObject *methods, PyObject *fut, int which,
     PyObject *args[2] = {fut, arg};
     size_t n = arg == NULL ? 1 : 2;
     if (methods != NULL) {
-        return PyObject_Vectorcall(PyTuple_GET_ITEM(methods, which), args, n,
-                                   NULL);
+        PyObject *descr = PyTuple_GET_ITEM(methods, which);   /* borrowed */
+        if (which != FA_FUT_ADD_DONE_CALLBACK) {
+            return call_descr_noargs(descr, fut);
+        }
+        return PyObject_Vectorcall(descr, args, n, NULL);
     }
     return PyObject_VectorcallMethod(fut_method_name(st, which), args, n,
                                      NULL);
