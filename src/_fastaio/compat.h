@@ -317,18 +317,34 @@ fa_newref(PyObject *o)
 #  define FA_END_CRITICAL_SECTION() }
 #endif
 
+/* Loads and stores of the module state's caches keyed on version tags
+   (fastaio.h): relaxed atomics on free-threaded builds (3.13+), where
+   another thread may read while one writes; plain accesses with the GIL.
+   A cached answer is one word, so a reader sees a whole old or a whole
+   new one. */
+#if defined(Py_GIL_DISABLED)
+#  define FA_LOAD_U32(p) _Py_atomic_load_uint32_relaxed(p)
+#  define FA_STORE_U32(p, v) _Py_atomic_store_uint32_relaxed((p), (v))
+#  define FA_LOAD_U64(p) _Py_atomic_load_uint64_relaxed(p)
+#  define FA_STORE_U64(p, v) _Py_atomic_store_uint64_relaxed((p), (v))
+#else
+#  define FA_LOAD_U32(p) (*(p))
+#  define FA_STORE_U32(p, v) (*(p) = (v))
+#  define FA_LOAD_U64(p) (*(p))
+#  define FA_STORE_U64(p, v) (*(p) = (v))
+#endif
+
 /* The version tag of a type if it is valid now, else 0 (a tag is unique
    within the interpreter, and a type gets a new one after any change to it
    or its bases).  3.13 stopped maintaining Py_TPFLAGS_VALID_VERSION_TAG:
    a changed type's tp_version_tag is reset to 0 instead; 3.9-3.12 clear
-   the flag (3.9-3.11 leave the stale tag).  Always 0 on free-threaded
-   builds, where a cache keyed on it could be read while written. */
+   the flag (3.9-3.11 leave the stale tag).  Free-threaded builds write
+   the tag atomically under the type lock; it is read atomically here. */
 static inline unsigned int
 fa_type_version(PyTypeObject *tp)
 {
 #if defined(Py_GIL_DISABLED)
-    (void)tp;
-    return 0;
+    return _Py_atomic_load_uint32_relaxed((uint32_t *)&tp->tp_version_tag);
 #elif PY_VERSION_HEX >= 0x030D0000
     return tp->tp_version_tag;
 #else

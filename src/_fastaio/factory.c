@@ -799,9 +799,9 @@ fa_loop_type_keeps(fa_state *st, PyObject *loop)
 {
     PyTypeObject *tp = Py_TYPE(loop);
     unsigned int version = fa_type_version(tp);
-    if (version != 0 && tp == st->base_type_of
-            && version == st->base_type_version) {
-        return st->base_type_keeps;
+    uint64_t cached = FA_LOAD_U64(&st->loop_type_keeps);
+    if (version != 0 && (uint32_t)(cached >> 32) == version) {
+        return (int)(cached & 0xffffffffu);
     }
     int factory = fa_type_keeps_method(loop, st->str_get_task_factory,
                                     st->base_get_task_factory);
@@ -823,9 +823,8 @@ fa_loop_type_keeps(fa_state *st, PyObject *loop)
     /* Kept only if the type had a valid tag before the lookups (they give
        it one) and they did not change it. */
     if (version != 0 && version == fa_type_version(tp)) {
-        st->base_type_of = tp;
-        st->base_type_version = version;
-        st->base_type_keeps = keeps;
+        FA_STORE_U64(&st->loop_type_keeps,
+                     ((uint64_t)version << 32) | (uint32_t)keeps);
     }
     return keeps;
 }

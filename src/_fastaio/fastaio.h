@@ -103,19 +103,16 @@ typedef struct {
     /* 3.9-3.11: the number of the last task named "Task-<number>" by
        fastaio.Task (task39.c, call_base_init). */
     unsigned long long task_name_counter;
-    /* Which of get_task_factory() and is_closed() the loop type
-       base_type_of (not a reference; compared only) inherits from
-       BaseEventLoop, and whether it keeps what call_soon's fast path
-       skips, as bits FA_KEEPS_*, while its version tag is
-       base_type_version (factory.c, fa_loop_type_keeps). */
-    PyTypeObject *base_type_of;
-    unsigned int base_type_version;
-    int base_type_keeps;
+    /* The answer of fa_loop_type_keeps (factory.c) for the last loop type
+       asked about: its version tag in the high 32 bits (a tag names one
+       type in one state), the FA_KEEPS_* bits in the low ones; one word,
+       read and written whole (FA_LOAD_U64, FA_STORE_U64). */
+    uint64_t loop_type_keeps;
     /* Offsets of the slots of asyncio.events.Handle that call_soon fills
        (handles.c), and the version tag of Handle when its __init__ was
-       last seen unchanged. */
+       last seen unchanged (FA_LOAD_U32, FA_STORE_U32). */
     Py_ssize_t handle_off[FA_HANDLE_SLOTS];
-    unsigned int handle_version;
+    uint32_t handle_version;
     int format_takes_debug;   /* Handle._run passes debug= (3.13+) */
 #if FA_CTOR_POOL
     /* Idle argument holders of the task constructor (factory.c,

@@ -86,7 +86,7 @@ handle_class_unchanged(fa_state *st)
     }
     PyTypeObject *tp = FA_TYPE(st, handle_type);
     unsigned int version = fa_type_version(tp);
-    if (version != 0 && version == st->handle_version) {
+    if (version != 0 && version == FA_LOAD_U32(&st->handle_version)) {
         return 1;
     }
     PyObject *init = PyObject_GetAttr(cls, st->str_init);   /* new */
@@ -96,7 +96,7 @@ handle_class_unchanged(fa_state *st)
     int same = init == st->handle_init;
     Py_DECREF(init);
     if (same && version != 0 && version == fa_type_version(tp)) {
-        st->handle_version = version;
+        FA_STORE_U32(&st->handle_version, version);
     }
     return same;
 }
