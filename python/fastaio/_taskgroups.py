@@ -16,8 +16,8 @@ Differences from the stdlib, on purpose:
 from asyncio import events, exceptions, futures, tasks
 
 from . import _compat
-from ._tasks import (finished_ok, is_fastaio_factory, later,
-                     need_cancel_counting, spawn, task_factory_of)
+from ._tasks import (finished_ok, later, need_cancel_counting,
+                     runs_fastaio_factory, spawn)
 
 __all__ = ("TaskGroup",)
 
@@ -50,6 +50,7 @@ class TaskGroup:
         self._on_completed_fut = None
         self._cancel_when_entered = False
         self._eager = False      # the loop runs a fastaio factory
+        self._done_callback = None   # self._on_task_done, made once
 
     def __repr__(self):
         parts = []
@@ -79,7 +80,7 @@ class TaskGroup:
                 f"TaskGroup {self!r} cannot determine the parent task")
         need_cancel_counting(parent, "fastaio.TaskGroup")
         self._parent_task = parent
-        self._eager = is_fastaio_factory(task_factory_of(self._loop))
+        self._eager = runs_fastaio_factory(self._loop)
         self._entered = True
         if self._cancel_when_entered:
             self.cancel()
@@ -98,101 +99,105 @@ class TaskGroup:
         self._exiting = True
         self._parent_task = None
         self._errors = None
+        self._done_callback = None
 
     async def _exit(self, et, exc):
         try:
-            return await self._wait_and_raise(et, exc)
+            self._exiting = True
+            if (exc is not None and _is_base_error(exc)
+                    and self._base_error is None):
+                self._base_error = exc
+
+            cancelled_by = None        # CancelledError to re-raise, if any
+            if et is not None and issubclass(et, exceptions.CancelledError):
+                cancelled_by = exc
+            if et is not None and not self._aborting:
+                # The body failed or was cancelled: stop the children.
+                self._abort()
+
+            # The wait may be cancelled several times (the parent being
+            # cancelled again while the children wind down), hence the loop.
+            cancelled_while_waiting = None
+            while self._tasks:
+                if self._on_completed_fut is None:
+                    self._on_completed_fut = self._loop.create_future()
+                try:
+                    await self._on_completed_fut
+                except exceptions.CancelledError as err:
+                    cancelled_while_waiting = err
+                    if not self._aborting:
+                        cancelled_by = err
+                        self._abort()
+                self._on_completed_fut = None
+
+            if self._base_error is not None:
+                # Only the base error propagates: report the others rather
+                # than drop them silently (gh-135736).
+                for lost in self._errors:
+                    self._loop.call_exception_handler({
+                        "message": "TaskGroup task exception was not "
+                                   "propagated because the TaskGroup body "
+                                   "is being closed with a BaseException",
+                        "exception": lost,
+                        "task_group": self,
+                    })
+                try:
+                    raise self._base_error
+                finally:
+                    exc = None
+
+            if self._parent_cancel_requested:
+                # This group cancelled its parent: take that request back.
+                # Only cancellations requested by others still propagate,
+                # even when they arrived while the children wound down
+                # (gh-155433).
+                if self._parent_task.uncancel() == 0:
+                    cancelled_by = None
+                elif cancelled_by is None:
+                    cancelled_by = cancelled_while_waiting
+
+            try:
+                if cancelled_by is not None and not self._errors:
+                    try:
+                        raise cancelled_by
+                    finally:
+                        exc = None
+            finally:
+                cancelled_by = None
+
+            if (et is not None
+                    and not issubclass(et, exceptions.CancelledError)):
+                self._errors.append(exc)
+
+            if self._errors:
+                # No local may name the parent task: the frame stays
+                # reachable from the raised group's traceback.
+                if self._parent_task.cancelling():
+                    # Someone else cancelled the parent too: keep the count
+                    # stable while turning our own request into a
+                    # re-delivery.
+                    self._parent_task.uncancel()
+                    self._parent_task.cancel()
+                try:
+                    if (et is not None and issubclass(et, GeneratorExit)
+                            and len(self._errors) == 1):
+                        # An async generator closed inside the group: let
+                        # aclose() see its GeneratorExit.
+                        raise exc
+                    raise _compat.BaseExceptionGroup(
+                        "unhandled errors in a TaskGroup",
+                        self._errors) from None
+                finally:
+                    exc = None
+            # Whatever is left is a cancellation this group asked for.
+            return True
         finally:
             # Break the cycles through the frames of the raised errors.
             self._parent_task = None
             self._errors = None
             self._base_error = None
+            self._done_callback = None
             exc = None
-
-    async def _wait_and_raise(self, et, exc):
-        self._exiting = True
-        if exc is not None and _is_base_error(exc) and self._base_error is None:
-            self._base_error = exc
-
-        cancelled_by = None        # CancelledError to re-raise, if any
-        if et is not None and issubclass(et, exceptions.CancelledError):
-            cancelled_by = exc
-        if et is not None and not self._aborting:
-            # The body failed or was cancelled: stop the children.
-            self._abort()
-
-        # The wait may be cancelled several times (the parent being cancelled
-        # again while the children wind down), hence the loop.
-        cancelled_while_waiting = None
-        while self._tasks:
-            if self._on_completed_fut is None:
-                self._on_completed_fut = self._loop.create_future()
-            try:
-                await self._on_completed_fut
-            except exceptions.CancelledError as err:
-                cancelled_while_waiting = err
-                if not self._aborting:
-                    cancelled_by = err
-                    self._abort()
-            self._on_completed_fut = None
-
-        if self._base_error is not None:
-            # Only the base error propagates: report the others rather than
-            # drop them silently (gh-135736).
-            for lost in self._errors:
-                self._loop.call_exception_handler({
-                    "message": "TaskGroup task exception was not propagated "
-                               "because the TaskGroup body is being closed "
-                               "with a BaseException",
-                    "exception": lost,
-                    "task_group": self,
-                })
-            try:
-                raise self._base_error
-            finally:
-                exc = None
-
-        if self._parent_cancel_requested:
-            # This group cancelled its parent: take that request back.  Only
-            # cancellations requested by others still propagate, even when
-            # they arrived while the children wound down (gh-155433).
-            if self._parent_task.uncancel() == 0:
-                cancelled_by = None
-            elif cancelled_by is None:
-                cancelled_by = cancelled_while_waiting
-
-        try:
-            if cancelled_by is not None and not self._errors:
-                try:
-                    raise cancelled_by
-                finally:
-                    exc = None
-        finally:
-            cancelled_by = None
-
-        if et is not None and not issubclass(et, exceptions.CancelledError):
-            self._errors.append(exc)
-
-        if self._errors:
-            # No local may name the parent task: the frame stays reachable
-            # from the raised group's traceback.
-            if self._parent_task.cancelling():
-                # Someone else cancelled the parent too: keep the count stable
-                # while turning our own request into a re-delivery.
-                self._parent_task.uncancel()
-                self._parent_task.cancel()
-            try:
-                if (et is not None and issubclass(et, GeneratorExit)
-                        and len(self._errors) == 1):
-                    # An async generator closed inside the group: let
-                    # aclose() see its GeneratorExit.
-                    raise exc
-                raise _compat.BaseExceptionGroup(
-                    "unhandled errors in a TaskGroup", self._errors) from None
-            finally:
-                exc = None
-        # Whatever is left is a cancellation this group asked for.
-        return True
 
     def create_task(self, coro, *, name=None, context=None, **kwargs):
         """Create a task of this group (``name``, ``context`` and the other
@@ -222,7 +227,11 @@ class TaskGroup:
             _add_awaited_by(task, self._parent_task)
         # Registered even when it failed or was cancelled eagerly.
         self._tasks.add(task)
-        task.add_done_callback(self._on_task_done)
+        callback = self._done_callback
+        if callback is None:
+            # One bound method for every child of the group.
+            callback = self._done_callback = self._on_task_done
+        task.add_done_callback(callback)
         if self._aborting and not task.done():
             # An eager child cancelled the group before it joined it
             # (gh-155418).

@@ -44,13 +44,16 @@ def create_task_on(loop, factory, coro, name, context, kwargs, plain):
 # TaskGroup calls), once fastaio._impl gave it the core; None in this pure
 # module.
 _c_spawn = _c_task_factory = _c_later = _c_finished_ok = None
+_c_runs_fastaio = None
 
 
 def use_compiled_core(core):
     """Do the work of this module through ``core``'s C functions (called by
     ``fastaio._impl`` on the compiled twin only)."""
     global _c_spawn, _c_task_factory, _c_later, _c_finished_ok
+    global _c_runs_fastaio
     _c_spawn = core.spawn
+    _c_runs_fastaio = core.loop_runs_fastaio_factory
     _c_task_factory = core.loop_task_factory
     _c_later = core.later
     _c_finished_ok = core.finished_ok
@@ -68,6 +71,13 @@ def task_factory_of(loop):
     if _c_task_factory is not None:
         return _c_task_factory(loop)
     return loop.get_task_factory()
+
+
+def runs_fastaio_factory(loop):
+    """``is_fastaio_factory(loop.get_task_factory())``."""
+    if _c_runs_fastaio is not None:
+        return _c_runs_fastaio(loop)
+    return is_fastaio_factory(loop.get_task_factory())
 
 
 async def _later(func):

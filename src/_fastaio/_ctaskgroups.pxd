@@ -2,8 +2,8 @@
 # pure-Python mode) into fastaio._ctaskgroups: the group's state in C
 # fields, its helpers as C functions, and the task creation of
 # fastaio._ctasks called directly.
-from fastaio._ctasks cimport (finished_ok, is_fastaio_factory, later,
-                              need_cancel_counting, spawn, task_factory_of)
+from fastaio._ctasks cimport (finished_ok, later, need_cancel_counting,
+                              runs_fastaio_factory, spawn)
 
 cdef object _add_awaited_by, _discard_awaited_by
 
@@ -18,6 +18,7 @@ cdef class TaskGroup:
     cdef public list _errors
     cdef public object _base_error, _on_completed_fut
     cdef public bint _cancel_when_entered, _eager
+    cdef object _done_callback
     cdef object __weakref__
 
     cpdef cancel(self)

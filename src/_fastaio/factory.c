@@ -883,6 +883,40 @@ loop_task_factory_py(PyObject *module, PyObject *loop)
     return loop_task_factory(fa_state_of_module(module), loop);
 }
 
+PyDoc_STRVAR(loop_runs_fastaio_factory_doc,
+"loop_runs_fastaio_factory($module, loop, /)\n--\n\n"
+"fastaio._tasks.is_fastaio_factory(loop.get_task_factory()), in one call.");
+
+static PyObject *
+loop_runs_fastaio_factory(PyObject *module, PyObject *loop)
+{
+    fa_state *st = fa_state_of_module(module);
+    PyObject *factory = loop_task_factory(st, loop);   /* new */
+    if (factory == NULL) {
+        return NULL;
+    }
+    int ours = IS_FACTORY(factory);
+    if (!ours && factory != Py_None) {
+        /* The pure-Python core's factory: its constructor is not None. */
+        PyObject *ctor = PyObject_GetAttr(factory, st->str_task_constructor);
+        if (ctor != NULL) {
+            ours = ctor != Py_None;
+            Py_DECREF(ctor);
+        }
+        else if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Clear();
+        }
+        else {
+            ours = -1;
+        }
+    }
+    Py_DECREF(factory);
+    if (ours < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(ours);
+}
+
 static PyObject *
 spawn(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -919,6 +953,8 @@ static PyMethodDef factory_functions[] = {
     {"spawn", (PyCFunction)(void (*)(void))spawn, METH_FASTCALL, spawn_doc},
     {"loop_task_factory", loop_task_factory_py, METH_O,
      loop_task_factory_doc},
+    {"loop_runs_fastaio_factory", loop_runs_fastaio_factory, METH_O,
+     loop_runs_fastaio_factory_doc},
     {"create_task_via_factory",
      (PyCFunction)(void (*)(void))create_task_via_factory,
      METH_FASTCALL | METH_KEYWORDS, create_task_doc},
