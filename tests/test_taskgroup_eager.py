@@ -293,3 +293,28 @@ def test_a_change_to_the_loop_class_reaches_the_next_child(fa):
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_any_fastaio_factory_counts_and_no_other(fa):
+    """The group skips a child that finished inside create_task when the
+    loop runs a factory of either implementation, and only then: under a
+    plain callable factory every child is added, as in asyncio."""
+    from fastaio import _pycore
+
+    def plain_factory(loop, coro, **kwargs):
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async def main():
+        async with fa.TaskGroup() as tg:
+            child = tg.create_task(_value(1))
+            added = child in tg._tasks
+        return child.result(), added
+
+    factories = [(_pycore.eager_task_factory, False), (plain_factory, True)]
+    for factory, expect_added in factories:
+        loop = fa.new_event_loop()
+        loop.set_task_factory(factory)
+        try:
+            assert loop.run_until_complete(main()) == (1, expect_added)
+        finally:
+            loop.close()
