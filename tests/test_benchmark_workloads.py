@@ -86,3 +86,22 @@ def test_stdlib_variants_run_asyncio_own_methods():
     assert seen[0] is _install.asyncio_original("Handle._run")
     for method, original in seen[1:]:
         assert method is original
+
+
+def test_timeout_benchmark_runs():
+    """benchmarks/timeout_cost.py's setups handle their requests (aiohttp is
+    needed only because the handler is server.py's)."""
+    pytest.importorskip("aiohttp")
+    import timeout_cost
+
+    loop = asyncio.new_event_loop()
+    try:
+        times = timeout_cost.measure(loop, 3, 2, 0)
+        assert not asyncio.all_tasks(loop)
+    finally:
+        loop.close()
+    names = {"no timeout", "fastaio.timeout", "bare fastaio.timeout"}
+    if hasattr(asyncio, "timeout"):
+        names |= {"asyncio.timeout", "bare asyncio.timeout"}
+    assert set(times) == names
+    assert all(len(ts) == 2 and min(ts) > 0 for ts in times.values())
