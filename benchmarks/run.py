@@ -53,7 +53,7 @@ SETTINGS = {
     "full": dict(micro_rounds=5, micro_max_time=0.1, tree_levels=6,
                  tree_branches=6, tree_rounds=3, tree_warmup=1,
                  wrk_threads=2, wrk_connections=64, wrk_seconds=4,
-                 wrk_warmup_seconds=1, server_rounds=3, server_warmup=1),
+                 wrk_warmup_seconds=1, server_rounds=5, server_warmup=1),
     "quick": dict(micro_rounds=2, micro_max_time=0.03, tree_levels=4,
                   tree_branches=6, tree_rounds=2, tree_warmup=1,
                   wrk_threads=2, wrk_connections=64, wrk_seconds=2,
