@@ -302,7 +302,9 @@ def test_any_fastaio_factory_counts_and_no_other(fa):
     from fastaio import _pycore
 
     def plain_factory(loop, coro, **kwargs):
-        return asyncio.Task(coro, loop=loop, **kwargs)
+        # fa.Task rather than asyncio.Task: before 3.11 only fastaio's
+        # Task has the cancelling()/uncancel() a group needs.
+        return fa.Task(coro, loop=loop, **kwargs)
 
     async def main():
         async with fa.TaskGroup() as tg:
