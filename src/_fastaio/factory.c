@@ -578,6 +578,28 @@ check_open(PyObject *loop, PyObject *str_closed)
     return check_not_closed(PyObject_GetAttr(loop, str_closed));
 }
 
+/* 1 if factory is the pure-Python core's (its _fastaio_task_constructor
+   is not None), 0 if not (None, or any other callable), -1 with an error
+   set. */
+static int
+is_pure_factory(fa_state *st, PyObject *factory)
+{
+    if (factory == Py_None) {
+        return 0;
+    }
+    PyObject *ctor = PyObject_GetAttr(factory, st->str_task_constructor);
+    if (ctor == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    int pure = ctor != Py_None;
+    Py_DECREF(ctor);
+    return pure;
+}
+
 /* create_task_via_factory for a loop whose factory is not the compiled one
    (factory: new reference, taken over): as _pycore.create_task_via_factory.
    The pure twin's factory (a non-None _fastaio_task_constructor) gets
@@ -590,20 +612,10 @@ create_task_other(fa_state *st, PyObject *loop, PyObject *factory,
                   PyObject *coro, PyObject *const *kwvalues,
                   PyObject *kwnames)
 {
-    int pure = 0;
-    if (factory != Py_None) {
-        PyObject *ctor = PyObject_GetAttr(factory, st->str_task_constructor);
-        if (ctor == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
-                Py_DECREF(factory);
-                return NULL;
-            }
-            PyErr_Clear();
-        }
-        else {
-            pure = ctor != Py_None;
-            Py_DECREF(ctor);
-        }
+    int pure = is_pure_factory(st, factory);
+    if (pure < 0) {
+        Py_DECREF(factory);
+        return NULL;
     }
     if (pure && check_open(loop, st->str_closed) < 0) {
         Py_DECREF(factory);
@@ -895,21 +907,7 @@ loop_runs_fastaio_factory(PyObject *module, PyObject *loop)
     if (factory == NULL) {
         return NULL;
     }
-    int ours = IS_FACTORY(factory);
-    if (!ours && factory != Py_None) {
-        /* The pure-Python core's factory: its constructor is not None. */
-        PyObject *ctor = PyObject_GetAttr(factory, st->str_task_constructor);
-        if (ctor != NULL) {
-            ours = ctor != Py_None;
-            Py_DECREF(ctor);
-        }
-        else if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
-            PyErr_Clear();
-        }
-        else {
-            ours = -1;
-        }
-    }
+    int ours = IS_FACTORY(factory) ? 1 : is_pure_factory(st, factory);
     Py_DECREF(factory);
     if (ours < 0) {
         return NULL;
