@@ -177,7 +177,8 @@ def slower_summary(doc):
         parts.append(f"slower than `asyncio.eager_task_factory` in "
                      f"{len(slower_eager)} of {n_eager}")
     if not parts:
-        return "In this run fastaio was not slower anywhere."
+        return ("No measurement of this run had fastaio slower in every "
+                "round; a median below 1 is marked *not faster*.")
     return ("Where fastaio is not faster, the table says so: in this run " +
             ", and ".join(parts) + " (in bold).")
 
