@@ -295,7 +295,7 @@ def test_a_change_to_the_loop_class_reaches_the_next_child(fa):
         loop.close()
 
 
-def test_any_fastaio_factory_counts_and_no_other(fa):
+def test_any_fastaio_factory_counts_and_no_other(fa, loop_kind, make_loop):
     """The group skips a child that finished inside create_task when the
     loop runs a factory of either implementation, and only then: under a
     plain callable factory every child is added, as in asyncio."""
@@ -314,7 +314,7 @@ def test_any_fastaio_factory_counts_and_no_other(fa):
 
     factories = [(_pycore.eager_task_factory, False), (plain_factory, True)]
     for factory, expect_added in factories:
-        loop = fa.new_event_loop()
+        loop = make_loop(fa, loop_kind)
         loop.set_task_factory(factory)
         try:
             assert loop.run_until_complete(main()) == (1, expect_added)
