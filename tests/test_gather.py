@@ -123,6 +123,69 @@ def test_duplicate_arguments_are_one_child(fa, run, how):
 
 
 @pytest.mark.parametrize("how", GATHERS)
+def test_arguments_that_compare_equal_are_one_child(fa, run, how):
+    """Repeats are found as a dict finds keys (the stdlib's), not by
+    identity: a second future equal to the first is not awaited."""
+    class Keyed(asyncio.Future):
+        def __eq__(self, other):
+            return isinstance(other, Keyed)
+
+        def __hash__(self):
+            return 1
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        first, second = Keyed(loop=loop), Keyed(loop=loop)
+        first.set_result("first")
+        second.set_result("second")
+        return await _gather(how, fa)(first, second, _value("c"), first)
+
+    assert run(main) == ["first", "first", "c", "first"]
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_outer_future_is_the_stdlibs(fa, run, how):
+    """The returned future is asyncio's _GatheringFuture, with the
+    attributes its __init__ sets."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        pending = loop.create_future()
+        outer = _gather(how, fa)(_value(1), pending)
+        assert type(outer) is asyncio.tasks._GatheringFuture
+        assert outer._cancel_requested is False
+        assert [c.done() for c in outer._children] == [True, False]
+        assert outer._children[1] is pending
+        assert outer.get_loop() is loop
+        pending.set_result(2)
+        return await outer
+
+    assert run(main) == [1, 2]
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_a_replaced_gathering_future_init_runs(fa, run, how, monkeypatch):
+    """An __init__ put on _GatheringFuture is called for every gather, as
+    the stdlib's gather calls the class."""
+    made = []
+    original = asyncio.tasks._GatheringFuture.__init__
+
+    def init(self, children, *, loop):
+        made.append(len(children))
+        original(self, children, loop=loop)
+
+    async def main():
+        first = await _gather(how, fa)(_value(1), _value(2))
+        monkeypatch.setattr(asyncio.tasks._GatheringFuture, "__init__", init)
+        second = await _gather(how, fa)(_value(3), _value(4), _value(5))
+        monkeypatch.undo()
+        third = await _gather(how, fa)(_value(6))
+        return first + second + third
+
+    assert run(main) == [1, 2, 3, 4, 5, 6]
+    assert made == [3]
+
+
+@pytest.mark.parametrize("how", GATHERS)
 def test_cancelling_a_pending_gather(fa, run, how):
     async def main():
         child = asyncio.ensure_future(_suspend_then(1))

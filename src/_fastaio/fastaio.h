@@ -41,6 +41,8 @@
     X(stdlib_gather)      /* asyncio.gather as the interpreter defined it */ \
     X(ensure_future)      /* asyncio.tasks._ensure_future (3.9: public) */ \
     X(gathering_future)   /* asyncio.tasks._GatheringFuture */ \
+    X(gathering_init)     /* its __init__ when gather may build it itself \
+                             (gathering.c, gathering_fast); else NULL */ \
     X(get_loop)           /* asyncio.futures._get_loop */ \
     X(cancelled_error)    /* asyncio.CancelledError */ \
     X(current_task)       /* asyncio.current_task (3.14+, for gather) */ \
@@ -79,7 +81,7 @@
     X(str_return_exceptions) X(str_create_future) X(str_blocking) \
     X(str_module) X(str_qualname) X(str_get_task_factory) X(str_is_closed) \
     X(str_call_soon_impl) X(str_check_closed) X(str_ready) X(str_append) \
-    X(str_handle) X(str_init) X(empty_str) \
+    X(str_handle) X(str_init) X(str_children) X(empty_str) X(empty_tuple) \
     /* ("loop", ["name",] ["context",] "eager_start"), by which of the two \
        optional ones are given; ("context",); ("loop",) */ \
     X(kwnames_ctor0) X(kwnames_ctor1) X(kwnames_ctor2) X(kwnames_ctor3) \
@@ -114,6 +116,12 @@ typedef struct {
     Py_ssize_t handle_off[FA_HANDLE_SLOTS];
     uint32_t handle_version;
     int format_takes_debug;   /* Handle._run passes debug= (3.13+) */
+    /* The version tag of _GatheringFuture when it was last seen with the
+       __init__ checked at import (gathering.c), and the setter of
+       _asyncio.Task._log_destroy_pending (NULL: set by name). */
+    uint32_t gathering_version;
+    setter log_destroy_set;
+    void *log_destroy_closure;
 #if FA_CTOR_POOL
     /* Idle argument holders of the task constructor (factory.c,
        ctor_args_take), strong references: ctor_args[i] is (None,),

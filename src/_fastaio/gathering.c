@@ -217,6 +217,12 @@ typedef struct {
     Py_ssize_t expected;    /* distinct children */
     Py_ssize_t finished;
     int return_exceptions;
+    /* While gather() itself accounts for the children that were done when
+       passed, outer is known to nobody else: then `settled` (whether this
+       code completed outer) is outer.done(), and outer._cancel_requested
+       is still the False it was made with. */
+    int fresh;
+    int settled;
     vectorcallfunc vectorcall;
 } GatherState;
 
@@ -239,7 +245,8 @@ state_child_done(GatherState *gs, PyObject *child)
     }
 #endif
     PyObject *outer = gs->outer;   /* borrowed: gs owns it */
-    int outer_done = outer == NULL ? 1 : call_truth(outer, st->str_done);
+    int outer_done = outer == NULL ? 1
+        : gs->fresh ? gs->settled : call_truth(outer, st->str_done);
     if (outer_done < 0) {
         return -1;
     }
@@ -273,6 +280,7 @@ state_child_done(GatherState *gs, PyObject *child)
         if (error != Py_None) {
             int rc = call_one(outer, st->str_set_exception, error);
             Py_DECREF(error);
+            gs->settled = 1;
             return rc;
         }
         Py_DECREF(error);
@@ -302,9 +310,15 @@ state_child_done(GatherState *gs, PyObject *child)
         PyList_SET_ITEM(results, i, item);   /* steals item */
     }
     int rc;
-    PyObject *requested = PyObject_GetAttr(outer, st->str_cancel_requested);
-    int cancel_requested = requested == NULL ? -1 : PyObject_IsTrue(requested);
-    Py_XDECREF(requested);
+    int cancel_requested = 0;
+    if (!gs->fresh) {
+        PyObject *requested = PyObject_GetAttr(outer,
+                                               st->str_cancel_requested);
+        cancel_requested = requested == NULL ? -1
+            : PyObject_IsTrue(requested);
+        Py_XDECREF(requested);
+    }
+    gs->settled = 1;
     if (cancel_requested < 0) {
         rc = -1;
     }
@@ -443,6 +457,100 @@ wrap(fa_state *st, PyObject *arg, PyObject *loop, int *fast)
     return PyObject_Vectorcall(st->ensure_future, args, 1, st->kwnames_loop);
 }
 
+/* At most this many arguments are checked for repeats by an identity scan
+   (quadratic) instead of a dict. */
+#define FA_GATHER_SCAN_MAX 16
+
+/* 1 if arg is of a type whose instances are equal only to themselves and
+   hash by identity (a native coroutine, _asyncio.Future, _asyncio.Task,
+   none of which defines __eq__ or __hash__): in a dict of such keys, a
+   key is found only by itself. */
+static int
+compares_by_identity(fa_state *st, PyObject *arg)
+{
+    return PyCoro_CheckExact(arg)
+        || (st->ctask_type != NULL && Py_IS_TYPE(arg, FA_TYPE(st, ctask_type)))
+        || (st->cfuture_type != NULL
+            && Py_IS_TYPE(arg, FA_TYPE(st, cfuture_type)));
+}
+
+/* child._log_destroy_pending = False: through the setter of
+   _asyncio.Task's data descriptor for an exact Task (the descriptor
+   PyObject_SetAttr would find first, its type being immutable), by name
+   for anything else.  0, or -1. */
+static int
+set_log_destroy_pending(fa_state *st, PyObject *child)
+{
+    if (st->log_destroy_set != NULL
+            && Py_IS_TYPE(child, FA_TYPE(st, ctask_type))) {
+        return st->log_destroy_set(child, Py_False, st->log_destroy_closure);
+    }
+    return PyObject_SetAttr(child, st->str_log_destroy_pending, Py_False);
+}
+
+/* 1 if _GatheringFuture still has the __init__ checked at import (see
+   gathering_setup), 0 if not, -1 with an error set.  The answer is kept
+   for the class's version tag. */
+static int
+gathering_fast(fa_state *st)
+{
+    if (st->gathering_init == NULL) {
+        return 0;
+    }
+    PyTypeObject *tp = FA_TYPE(st, gathering_future);
+    unsigned int version = fa_type_version(tp);
+    if (version != 0 && version == FA_LOAD_U32(&st->gathering_version)) {
+        return 1;
+    }
+    PyObject *init = PyObject_GetAttr((PyObject *)tp, st->str_init); /* new */
+    if (init == NULL) {
+        return -1;
+    }
+    int same = init == st->gathering_init
+        && tp->tp_new == FA_TYPE(st, cfuture_type)->tp_new;
+    Py_DECREF(init);
+    if (same && version != 0 && version == fa_type_version(tp)) {
+        FA_STORE_U32(&st->gathering_version, version);
+    }
+    return same;
+}
+
+/* _GatheringFuture(children, loop=loop) (new reference).  While its class
+   keeps the __init__ of every CPython from 3.9 to 3.15 (Future.__init__
+   with loop=, then _children and _cancel_requested set, in that order),
+   that body runs here without its frame and its super() lookup. */
+static PyObject *
+new_gathering_future(fa_state *st, PyObject *children, PyObject *loop)
+{
+    int fast = gathering_fast(st);
+    if (fast < 0) {
+        return NULL;
+    }
+    if (!fast) {
+        PyObject *ctor_args[2] = {children, loop};
+        return PyObject_Vectorcall(st->gathering_future, ctor_args, 1,
+                                   st->kwnames_loop);
+    }
+    PyTypeObject *tp = FA_TYPE(st, gathering_future);
+    PyObject *kwargs = PyDict_New();   /* new */
+    if (kwargs == NULL || PyDict_SetItem(kwargs, st->str_loop, loop) < 0) {
+        Py_XDECREF(kwargs);
+        return NULL;
+    }
+    PyObject *outer = tp->tp_new(tp, st->empty_tuple, kwargs);   /* new */
+    if (outer != NULL
+            && (FA_TYPE(st, cfuture_type)->tp_init(outer, st->empty_tuple,
+                                                   kwargs) < 0
+                || PyObject_GenericSetAttr(outer, st->str_children,
+                                           children) < 0
+                || PyObject_GenericSetAttr(outer, st->str_cancel_requested,
+                                           Py_False) < 0)) {
+        Py_CLEAR(outer);
+    }
+    Py_DECREF(kwargs);
+    return outer;
+}
+
 /* loop: the running loop or None (a new reference, taken over). */
 static PyObject *
 gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
@@ -461,11 +569,24 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
     gs->cur_task = NULL;
     gs->expected = gs->finished = 0;
     gs->return_exceptions = return_exceptions;
+    gs->fresh = gs->settled = 0;
     gs->vectorcall = state_vectorcall;
     PyObject_GC_Track(gs);
-    seen = PyDict_New();
+    /* Arguments seen twice share one child, as the stdlib's dict of them
+       decides; for a few arguments of types that compare by identity an
+       identity scan decides the same. */
+    int by_identity = nargs <= FA_GATHER_SCAN_MAX;
+    for (Py_ssize_t i = 0; i < nargs && by_identity; i++) {
+        by_identity = compares_by_identity(st, args[i]);
+    }
+    if (!by_identity) {
+        seen = PyDict_New();
+        if (seen == NULL) {
+            goto error;
+        }
+    }
     done_now = PyList_New(0);
-    if (gs->children == NULL || seen == NULL || done_now == NULL) {
+    if (gs->children == NULL || done_now == NULL) {
         goto error;
     }
 #if FA_GATHER_AWAITED_BY
@@ -485,7 +606,19 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
     int fast = -1;
     for (Py_ssize_t i = 0; i < nargs; i++) {
         PyObject *arg = args[i];   /* borrowed: the caller's */
-        PyObject *child = PyDict_GetItemWithError(seen, arg);   /* borrowed */
+        PyObject *child = NULL;   /* borrowed */
+        if (seen != NULL) {
+            child = PyDict_GetItemWithError(seen, arg);
+        }
+        else {
+            for (Py_ssize_t j = 0; j < i; j++) {
+                if (args[j] == arg) {
+                    /* children has an entry per argument before i. */
+                    child = PyList_GET_ITEM(gs->children, j);
+                    break;
+                }
+            }
+        }
         if (child != NULL) {
             if (PyList_Append(gs->children, child) < 0) {
                 goto error;
@@ -511,10 +644,11 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
         if (child != arg) {
             /* Made here for a coroutine: nobody else can await it, so its
                "destroyed but pending" report would only be noise. */
-            rc = PyObject_SetAttr(child, st->str_log_destroy_pending, Py_False);
+            rc = set_log_destroy_pending(st, child);
         }
         gs->expected++;
-        int done = rc < 0 ? -1 : PyDict_SetItem(seen, arg, child);
+        int done = rc < 0 ? -1
+            : seen == NULL ? 0 : PyDict_SetItem(seen, arg, child);
         if (done == 0) {
             done = fut_truth(st, fut_methods(st, child), child,
                              FA_FUT_DONE);
@@ -552,11 +686,7 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
             goto error;
         }
     }
-    {
-        PyObject *ctor_args[2] = {gs->children, loop};
-        outer = PyObject_Vectorcall(st->gathering_future, ctor_args, 1,
-                                    st->kwnames_loop);   /* new */
-    }
+    outer = new_gathering_future(st, gs->children, loop);   /* new */
     if (outer == NULL) {
         goto error;
     }
@@ -564,13 +694,16 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
     /* The children that were done already are accounted for now that
        outer exists; if all were, this completes outer before it is
        returned. */
+    gs->fresh = 1;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(done_now); i++) {
         if (state_child_done(gs, PyList_GET_ITEM(done_now, i)) < 0) {
+            gs->fresh = 0;
             goto error;
         }
     }
+    gs->fresh = 0;
     Py_DECREF(done_now);
-    Py_DECREF(seen);
+    Py_XDECREF(seen);
     Py_DECREF(gs);
     Py_DECREF(loop);
     return outer;
@@ -744,6 +877,82 @@ fast_methods(fa_state *st, const char *name, PyObject **type,
     return 0;
 }
 
+/* st->gathering_init: _GatheringFuture.__init__ if gather() may run its
+   body itself (new_gathering_future), that is if the class is the one of
+   CPython 3.9-3.15: a direct subclass of _asyncio.Future that keeps its
+   tp_new, whose __init__ is asyncio.tasks' function of the known
+   signature and names.  st->log_destroy_set: the setter of
+   _asyncio.Task._log_destroy_pending if it is a getset descriptor.  0, or
+   -1 with an error set. */
+static int
+gathering_setup(fa_state *st)
+{
+    if (st->ctask_type != NULL) {
+        PyObject *d = PyObject_GetAttr(st->ctask_type,
+                                       st->str_log_destroy_pending); /* new */
+        if (d == NULL) {
+            return -1;
+        }
+        if (Py_IS_TYPE(d, &PyGetSetDescr_Type)
+                && ((PyGetSetDescrObject *)d)->d_getset->set != NULL) {
+            /* The type (held by st) keeps its descriptor's definition. */
+            st->log_destroy_set = ((PyGetSetDescrObject *)d)->d_getset->set;
+            st->log_destroy_closure =
+                ((PyGetSetDescrObject *)d)->d_getset->closure;
+        }
+        Py_DECREF(d);
+    }
+    if (st->cfuture_type == NULL || !PyType_Check(st->gathering_future)) {
+        return 0;
+    }
+    PyTypeObject *tp = FA_TYPE(st, gathering_future);
+    PyTypeObject *base = FA_TYPE(st, cfuture_type);
+    if (tp->tp_base != base || tp->tp_new != base->tp_new
+            || base->tp_init == NULL) {
+        return 0;
+    }
+    PyObject *init = PyObject_GetAttr((PyObject *)tp, st->str_init); /* new */
+    if (init == NULL) {
+        return -1;
+    }
+    int known = 0;
+    if (PyFunction_Check(init)) {
+        PyCodeObject *code = (PyCodeObject *)PyFunction_GET_CODE(init);
+        PyObject *names = Py_BuildValue("(ssss)", "super", "__init__",
+                                        "_children", "_cancel_requested");
+        PyObject *code_names = PyObject_GetAttrString((PyObject *)code,
+                                                      "co_names");
+        PyObject *qualname = PyObject_GetAttr(init, st->str_qualname);
+        PyObject *module = PyObject_GetAttr(init, st->str_module);
+        if (names == NULL || code_names == NULL || qualname == NULL
+                || module == NULL) {
+            known = -1;
+        }
+        else {
+            int eq[3] = {
+                PyObject_RichCompareBool(names, code_names, Py_EQ),
+                PyUnicode_CompareWithASCIIString(
+                    qualname, "_GatheringFuture.__init__") == 0,
+                PyUnicode_CompareWithASCIIString(
+                    module, "asyncio.tasks") == 0,
+            };
+            known = eq[0] < 0 || PyErr_Occurred() ? -1
+                : eq[0] && eq[1] && eq[2] && code->co_argcount == 2
+                  && code->co_kwonlyargcount == 1;
+        }
+        Py_XDECREF(names);
+        Py_XDECREF(code_names);
+        Py_XDECREF(qualname);
+        Py_XDECREF(module);
+    }
+    if (known > 0) {
+        st->gathering_init = init;   /* takes the reference */
+        return 0;
+    }
+    Py_DECREF(init);
+    return known;
+}
+
 int
 fa_gathering_init(fa_state *st, PyObject *module)
 {
@@ -761,6 +970,9 @@ fa_gathering_init(fa_state *st, PyObject *module)
     if (st->stdlib_gather == NULL || st->ensure_future == NULL
             || st->gathering_future == NULL || st->get_loop == NULL
             || st->cancelled_error == NULL) {
+        return -1;
+    }
+    if (gathering_setup(st) < 0) {
         return -1;
     }
 #if FA_GATHER_AWAITED_BY

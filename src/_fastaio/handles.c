@@ -410,10 +410,9 @@ fa_handles_init(fa_state *st, PyObject *module)
     st->str_ready = PyUnicode_InternFromString("_ready");
     st->str_append = PyUnicode_InternFromString("append");
     st->str_handle = PyUnicode_InternFromString("Handle");
-    st->str_init = PyUnicode_InternFromString("__init__");
     if (st->str_call_soon_impl == NULL || st->str_check_closed == NULL
             || st->str_ready == NULL || st->str_append == NULL
-            || st->str_handle == NULL || st->str_init == NULL) {
+            || st->str_handle == NULL) {
         return -1;
     }
     st->base_call_soon = PyObject_GetAttr(st->base_loop, st->str_call_soon);

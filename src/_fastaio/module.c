@@ -654,8 +654,11 @@ init_state(fa_state *st)
     INTERN(str_qualname, "__qualname__");
     INTERN(str_get_task_factory, "get_task_factory");
     INTERN(str_is_closed, "is_closed");
+    INTERN(str_children, "_children");
+    INTERN(str_init, "__init__");
 #undef INTERN
     st->empty_str = PyUnicode_FromString("");
+    st->empty_tuple = PyTuple_New(0);
     st->kwnames_ctor0 = PyTuple_Pack(2, st->str_loop, st->str_eager_start);
     st->kwnames_ctor1 = PyTuple_Pack(3, st->str_loop, st->str_name,
                                      st->str_eager_start);
@@ -665,7 +668,8 @@ init_state(fa_state *st)
                                      st->str_context, st->str_eager_start);
     st->kwnames_context = PyTuple_Pack(1, st->str_context);
     st->kwnames_loop = PyTuple_Pack(1, st->str_loop);
-    if (st->empty_str == NULL || st->kwnames_ctor0 == NULL
+    if (st->empty_str == NULL || st->empty_tuple == NULL
+            || st->kwnames_ctor0 == NULL
             || st->kwnames_ctor1 == NULL || st->kwnames_ctor2 == NULL
             || st->kwnames_ctor3 == NULL || st->kwnames_context == NULL
             || st->kwnames_loop == NULL) {
