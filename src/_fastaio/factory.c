@@ -801,6 +801,28 @@ fa_type_keeps_method(PyObject *loop, PyObject *name, PyObject *base_meth)
     return res;
 }
 
+int
+fa_type_keeps_cached(PyTypeObject *tp, PyObject *name, PyObject *expected,
+                     uint32_t *version_seen)
+{
+    unsigned int version = fa_type_version(tp);
+    if (version != 0 && version == FA_LOAD_U32(version_seen)) {
+        return 1;
+    }
+    PyObject *attr = PyObject_GetAttr((PyObject *)tp, name);   /* new */
+    if (attr == NULL) {
+        return -1;
+    }
+    int same = attr == expected;
+    Py_DECREF(attr);
+    /* Kept only if the type had a valid tag before the lookup and the
+       lookup did not change it. */
+    if (same && version != 0 && version == fa_type_version(tp)) {
+        FA_STORE_U32(version_seen, version);
+    }
+    return same;
+}
+
 /* Which of get_task_factory() and is_closed() type(loop) inherits from
    BaseEventLoop, and whether it keeps what call_soon's fast path skips
    (bits FA_KEEPS_*), or -1 with an error set.  The answer is kept for the

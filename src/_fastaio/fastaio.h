@@ -212,6 +212,12 @@ int fa_loop_type_keeps(fa_state *st, PyObject *loop);
 int fa_type_method(PyObject *loop, PyObject *name, PyObject **meth);
 /* 1 if type(loop).name is base_meth, 0 if not (or missing), -1 on error. */
 int fa_type_keeps_method(PyObject *loop, PyObject *name, PyObject *base_meth);
+/* 1 if tp.name is expected, 0 if not, -1 on error; *version_seen keeps
+   the version tag of tp when the answer was last 1, which answers without
+   a lookup until tp or a base changes (read and written whole:
+   FA_LOAD_U32, FA_STORE_U32). */
+int fa_type_keeps_cached(PyTypeObject *tp, PyObject *name, PyObject *expected,
+                         uint32_t *version_seen);
 /* module.c: 1 if obj is a method() of this module wrapping func. */
 int fa_is_core_method(fa_state *st, PyObject *obj, PyObject *func);
 

@@ -488,31 +488,20 @@ set_log_destroy_pending(fa_state *st, PyObject *child)
     return PyObject_SetAttr(child, st->str_log_destroy_pending, Py_False);
 }
 
-/* 1 if _GatheringFuture still has the __init__ checked at import (see
-   gathering_setup), 0 if not, -1 with an error set.  The answer is kept
-   for the class's version tag. */
+/* 1 if _GatheringFuture still has the tp_new and __init__ checked at
+   import (see gathering_setup), 0 if not, -1 with an error set.  A new
+   __new__ or __init__ changes the class's version tag, which
+   fa_type_keeps_cached answers by. */
 static int
 gathering_fast(fa_state *st)
 {
-    if (st->gathering_init == NULL) {
+    PyTypeObject *tp = FA_TYPE(st, gathering_future);
+    if (st->gathering_init == NULL
+            || tp->tp_new != FA_TYPE(st, cfuture_type)->tp_new) {
         return 0;
     }
-    PyTypeObject *tp = FA_TYPE(st, gathering_future);
-    unsigned int version = fa_type_version(tp);
-    if (version != 0 && version == FA_LOAD_U32(&st->gathering_version)) {
-        return 1;
-    }
-    PyObject *init = PyObject_GetAttr((PyObject *)tp, st->str_init); /* new */
-    if (init == NULL) {
-        return -1;
-    }
-    int same = init == st->gathering_init
-        && tp->tp_new == FA_TYPE(st, cfuture_type)->tp_new;
-    Py_DECREF(init);
-    if (same && version != 0 && version == fa_type_version(tp)) {
-        FA_STORE_U32(&st->gathering_version, version);
-    }
-    return same;
+    return fa_type_keeps_cached(tp, st->str_init, st->gathering_init,
+                                &st->gathering_version);
 }
 
 /* _GatheringFuture(children, loop=loop) (new reference).  While its class

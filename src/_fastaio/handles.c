@@ -84,21 +84,8 @@ handle_class_unchanged(fa_state *st)
     if (cls != st->handle_type) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    PyTypeObject *tp = FA_TYPE(st, handle_type);
-    unsigned int version = fa_type_version(tp);
-    if (version != 0 && version == FA_LOAD_U32(&st->handle_version)) {
-        return 1;
-    }
-    PyObject *init = PyObject_GetAttr(cls, st->str_init);   /* new */
-    if (init == NULL) {
-        return -1;
-    }
-    int same = init == st->handle_init;
-    Py_DECREF(init);
-    if (same && version != 0 && version == fa_type_version(tp)) {
-        FA_STORE_U32(&st->handle_version, version);
-    }
-    return same;
+    return fa_type_keeps_cached(FA_TYPE(st, handle_type), st->str_init,
+                                st->handle_init, &st->handle_version);
 }
 
 /* 1 if the call may take the fast path (loop: a BaseEventLoop), 0 if the
