@@ -43,6 +43,15 @@
 #  define FA_CTOR_POOL 0
 #endif
 
+/* 3.12: dict watchers (PyDict_AddWatcher, gh-91052), on which the cache
+   of loop attributes rests (loopcache.c).  Free-threaded builds go without
+   it: its one entry would be shared by threads that run different loops. */
+#if PY_VERSION_HEX >= 0x030C0000 && !defined(Py_GIL_DISABLED)
+#  define FA_LOOP_CACHE 1
+#else
+#  define FA_LOOP_CACHE 0
+#endif
+
 /* 3.11: _asyncio.Task.__init__ takes context= and the Task has
    cancelling()/uncancel() (bpo-46752); on 3.9/3.10 fastaio adds both. */
 #if PY_VERSION_HEX >= 0x030B0000

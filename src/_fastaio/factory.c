@@ -570,12 +570,23 @@ check_not_closed(PyObject *closed)
 }
 
 /* BaseEventLoop._check_closed() without the call: 0 if loop is open, -1
-   with RuntimeError("Event loop is closed") or another error set.
-   str_closed: the interned "_closed". */
+   with RuntimeError("Event loop is closed") or another error set. */
 static int
-check_open(PyObject *loop, PyObject *str_closed)
+check_open(fa_state *st, PyObject *loop)
 {
-    return check_not_closed(PyObject_GetAttr(loop, str_closed));
+#if FA_LOOP_CACHE
+    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+    if (c != NULL) {
+        /* Its truth may run code that changes the loop: a reference of
+           its own. */
+        return c->closed == Py_False ? 0
+            : check_not_closed(Py_NewRef(c->closed));
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+#endif
+    return check_not_closed(PyObject_GetAttr(loop, st->str_closed));
 }
 
 /* 1 if factory is the pure-Python core's (its _fastaio_task_constructor
@@ -617,7 +628,7 @@ create_task_other(fa_state *st, PyObject *loop, PyObject *factory,
         Py_DECREF(factory);
         return NULL;
     }
-    if (pure && check_open(loop, st->str_closed) < 0) {
+    if (pure && check_open(st, loop) < 0) {
         Py_DECREF(factory);
         return NULL;
     }
@@ -723,6 +734,21 @@ create_task_via_factory(PyObject *module, PyObject *const *args,
         return NULL;
     }
     PyObject *loop = args[0];
+#if FA_LOOP_CACHE
+    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+    if (c != NULL && IS_FACTORY(c->task_factory)) {
+        /* The factory's own reference: the first step may replace it. */
+        PyObject *f = Py_NewRef(c->task_factory);   /* new */
+        PyObject *task = check_open(st, loop) < 0 ? NULL
+            : factory_dispatch((FactoryObject *)f, loop, args[1],
+                               args + nargs, kwnames);
+        Py_DECREF(f);
+        return task;
+    }
+    if (c == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+#endif
     PyObject *factory = PyObject_GetAttr(loop, st->str_task_factory); /* new */
     if (factory == NULL) {
         return NULL;
@@ -756,7 +782,7 @@ create_task_via_factory(PyObject *module, PyObject *const *args,
                                  kwnames);
     }
     FactoryObject *f = (FactoryObject *)factory;
-    if (check_open(loop, st->str_closed) < 0) {
+    if (check_open(st, loop) < 0) {
         Py_DECREF(factory);
         return NULL;
     }
@@ -873,9 +899,19 @@ loop_task_factory(fa_state *st, PyObject *loop)
     if (keeps < 0) {
         return NULL;
     }
-    int base = keeps & FA_KEEPS_GET_TASK_FACTORY;
-    return base ? PyObject_GetAttr(loop, st->str_task_factory)
-                : PyObject_CallMethodNoArgs(loop, st->str_get_task_factory);
+    if (!(keeps & FA_KEEPS_GET_TASK_FACTORY)) {
+        return PyObject_CallMethodNoArgs(loop, st->str_get_task_factory);
+    }
+#if FA_LOOP_CACHE
+    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+    if (c != NULL) {
+        return Py_NewRef(c->task_factory);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+#endif
+    return PyObject_GetAttr(loop, st->str_task_factory);
 }
 
 int
@@ -900,7 +936,7 @@ loop_check_open(fa_state *st, PyObject *loop)
         return -1;
     }
     if (keeps & FA_KEEPS_IS_CLOSED) {
-        return check_open(loop, st->str_closed);
+        return check_open(st, loop);
     }
     return check_not_closed(
         PyObject_CallMethodNoArgs(loop, st->str_is_closed));
@@ -992,6 +1028,11 @@ fa_factory_init(fa_state *st, PyObject *module)
     }
     FA_DISALLOW_INSTANTIATION(st->factory_type);
     if (PyModule_AddFunctions(module, factory_functions) < 0) {
+        return -1;
+    }
+    st->core_create_task = PyObject_GetAttrString(module,
+                                                  "create_task_via_factory");
+    if (st->core_create_task == NULL) {
         return -1;
     }
 #if FA_CTOR_POOL

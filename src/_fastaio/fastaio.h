@@ -60,6 +60,7 @@
     X(base_check_closed)  /* BaseEventLoop._check_closed */ \
     X(base_get_debug)     /* BaseEventLoop.get_debug, as found at import */ \
     X(core_get_debug)     /* this module's loop_get_debug */ \
+    X(core_create_task)   /* this module's create_task_via_factory */ \
     X(events_dict)        /* vars(asyncio.events) */ \
     X(handle_type)        /* asyncio.events.Handle; NULL: no fast path */ \
     X(handle_init)        /* its __init__ */ \
@@ -86,6 +87,28 @@
        optional ones are given; ("context",); ("loop",) */ \
     X(kwnames_ctor0) X(kwnames_ctor1) X(kwnames_ctor2) X(kwnames_ctor3) \
     X(kwnames_context) X(kwnames_loop)
+
+/* loopcache.c: a loop's _task_factory, _closed, _debug, _thread_id and
+   _ready, borrowed from its __dict__ while the state is FA_CACHE_VALID
+   (the dict watcher makes it FA_CACHE_STALE before any change to the
+   dict).  FA_CACHE_INCOMPLETE: the dict lacks one of them (the lookups by
+   name answer) until it changes. */
+#define FA_CACHE_NAMES 5
+#define FA_CACHE_STALE 0
+#define FA_CACHE_VALID 1
+#define FA_CACHE_INCOMPLETE 2
+typedef struct fa_loop_cache {
+    struct fa_loop_cache *next;   /* every state's cache (loopcache.c) */
+    int active;          /* watcher is this state's dict watcher */
+    int watcher;
+    int state;
+    PyObject *dict;      /* borrowed: the watched __dict__, NULL once freed */
+    unsigned int type_version;   /* of the loop's type, when filled */
+    unsigned int bad_version;    /* of the last type found not to qualify */
+    int create_task_ours;   /* that type's create_task is the core's */
+    int has_create_task;    /* the dict has a create_task */
+    PyObject *task_factory, *closed, *debug, *thread_id, *ready;
+} fa_loop_cache;
 
 /* The slots of asyncio.events.Handle that handles.c fills. */
 #define FA_HANDLE_SLOTS 7
@@ -122,6 +145,9 @@ typedef struct {
     uint32_t gathering_version;
     setter log_destroy_set;
     void *log_destroy_closure;
+#if FA_LOOP_CACHE
+    fa_loop_cache loop_cache;
+#endif
 #if FA_CTOR_POOL
     /* Idle argument holders of the task constructor (factory.c,
        ctor_args_take), strong references: ctor_args[i] is (None,),
@@ -220,6 +246,38 @@ int fa_type_keeps_cached(PyTypeObject *tp, PyObject *name, PyObject *expected,
                          uint32_t *version_seen);
 /* module.c: 1 if obj is a method() of this module wrapping func. */
 int fa_is_core_method(fa_state *st, PyObject *obj, PyObject *func);
+
+/* loopcache.c (3.12+ with the GIL): the cached attributes of loop
+   (borrowed), or NULL when they are not cached; fa_loop_cache_get fills
+   the cache when it can (NULL with an error set on failure: callers check
+   PyErr_Occurred() after a NULL). */
+#if FA_LOOP_CACHE
+int fa_loop_cache_init(fa_state *st);
+void fa_loop_cache_clear(fa_state *st);
+int fa_loop_cache_fill(fa_state *st, PyObject *loop);
+
+static inline fa_loop_cache *
+fa_loop_cached(fa_state *st, PyObject *loop)
+{
+    fa_loop_cache *c = &st->loop_cache;
+    if (c->state != FA_CACHE_VALID
+            || fa_type_version(Py_TYPE(loop)) != c->type_version) {
+        return NULL;
+    }
+    PyObject **dictptr = _PyObject_GetDictPtr(loop);
+    return dictptr != NULL && *dictptr == c->dict ? c : NULL;
+}
+
+static inline fa_loop_cache *
+fa_loop_cache_get(fa_state *st, PyObject *loop)
+{
+    fa_loop_cache *c = fa_loop_cached(st, loop);
+    if (c == NULL && fa_loop_cache_fill(st, loop) > 0) {
+        c = &st->loop_cache;
+    }
+    return c;
+}
+#endif
 
 /* gathering.c, barrier.c, ready.c, handles.c */
 int fa_gathering_init(fa_state *st, PyObject *module);

@@ -437,8 +437,22 @@ wrap(fa_state *st, PyObject *arg, PyObject *loop, int *fast)
             *fast = !debug;
         }
         if (*fast) {
-            PyObject *task = PyObject_CallMethodOneArg(loop, st->str_create_task,
-                                                       arg);
+            PyObject *task;   /* new */
+#if FA_LOOP_CACHE
+            /* loop.create_task(arg) where that is the core's
+               create_task_via_factory, called without the lookup. */
+            fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+            if (c != NULL && c->create_task_ours && !c->has_create_task) {
+                PyObject *call[2] = {loop, arg};
+                task = PyObject_Vectorcall(st->core_create_task, call, 2,
+                                           NULL);
+            }
+            else if (c == NULL && PyErr_Occurred()) {
+                return NULL;
+            }
+            else
+#endif
+            task = PyObject_CallMethodOneArg(loop, st->str_create_task, arg);
             if (task == NULL && PyErr_ExceptionMatches(PyExc_RuntimeError)) {
                 FA_ERR_SAVE(saved);
                 PyObject *r = PyObject_CallMethodNoArgs(arg, st->str_close);

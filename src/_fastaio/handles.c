@@ -120,6 +120,15 @@ fast_path_allowed(fa_state *st, PyObject *loop, Py_ssize_t nargs,
     }
     /* Open and not in debug mode: otherwise the original raises, or runs
        the checks and records the traceback of debug mode. */
+#if FA_LOOP_CACHE
+    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+    if (c != NULL) {
+        return c->closed == Py_False && c->debug == Py_False;
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+#endif
     PyObject *closed = PyObject_GetAttr(loop, st->str_closed);   /* new */
     if (closed == NULL) {
         return -1;
@@ -210,7 +219,16 @@ loop_call_soon(PyObject *module, PyObject *const *args, size_t nargsf,
     if (h == NULL) {
         return NULL;
     }
-    PyObject *ready = PyObject_GetAttr(loop, st->str_ready);   /* new */
+    PyObject *ready;   /* new */
+#if FA_LOOP_CACHE
+    /* Still cached unless making the handle changed the loop. */
+    fa_loop_cache *c = fa_loop_cached(st, loop);   /* borrowed */
+    if (c != NULL) {
+        ready = Py_NewRef(c->ready);
+    }
+    else
+#endif
+    ready = PyObject_GetAttr(loop, st->str_ready);
     PyObject *res = ready == NULL ? NULL
         : PyObject_CallMethodOneArg(ready, st->str_append, h);   /* new */
     Py_XDECREF(ready);

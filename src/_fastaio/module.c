@@ -432,6 +432,15 @@ static PyObject *
 loop_is_running(PyObject *module, PyObject *loop)
 {
     fa_state *st = fa_state_of_module(module);
+#if FA_LOOP_CACHE
+    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+    if (c != NULL) {
+        return PyBool_FromLong(c->thread_id != Py_None);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+#endif
     if (fa_check_base_loop(st, loop, "is_running") < 0) {
         return NULL;
     }
@@ -452,6 +461,15 @@ static PyObject *
 loop_get_debug(PyObject *module, PyObject *loop)
 {
     fa_state *st = fa_state_of_module(module);
+#if FA_LOOP_CACHE
+    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+    if (c != NULL) {
+        return Py_NewRef(c->debug);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+#endif
     if (fa_check_base_loop(st, loop, "get_debug") < 0) {
         return NULL;
     }
@@ -779,6 +797,11 @@ core_exec(PyObject *m)
     if (init_state(st) < 0) {
         return -1;
     }
+#if FA_LOOP_CACHE
+    if (fa_loop_cache_init(st) < 0) {
+        return -1;
+    }
+#endif
 #if FA_NATIVE_CURRENT_TASK
     {
         PyObject *ct = fa_import_attr("asyncio", "current_task");   /* new */
@@ -815,6 +838,12 @@ core_exec(PyObject *m)
                                        MAX_EAGER_DEPTH) < 0
             || PyModule_AddIntConstant(m, "FAST_CALL_SOON",
                                        st->handle_type != NULL) < 0
+#if FA_LOOP_CACHE
+            || PyModule_AddIntConstant(m, "LOOP_CACHE",
+                                       st->loop_cache.active) < 0
+#else
+            || PyModule_AddIntConstant(m, "LOOP_CACHE", 0) < 0
+#endif
 #if !FA_NATIVE_CURRENT_TASK
             || PyModule_AddIntConstant(m, "FAST_RUNNING_LOOP",
                                        st->holder_type != NULL) < 0
@@ -845,6 +874,9 @@ static int
 core_clear(PyObject *m)
 {
     fa_state *st = fa_state_of_module(m);
+#if FA_LOOP_CACHE
+    fa_loop_cache_clear(st);
+#endif
 #define FA_CLEAR(name) Py_CLEAR(st->name);
     FA_STATE_OBJECTS(FA_CLEAR)
 #undef FA_CLEAR

@@ -1,0 +1,225 @@
+"""The loop methods fastaio compiles (create_task, get_debug, is_running,
+call_soon, and the task factory check of gather) read the loop's
+_task_factory, _closed, _debug, _thread_id and _ready.  The compiled core
+keeps those values between calls on 3.12+; every way of changing them, or
+of making a loop's class answer differently, must be seen at the next
+call, exactly as a lookup by name sees it."""
+import asyncio
+import gc
+
+import pytest
+
+KINDS = ("fastaio-loop", "asyncio")
+
+
+@pytest.fixture(params=KINDS)
+def kind(request):
+    return request.param
+
+
+def new_loop(fa, kind, base=None, **attrs):
+    base = base or (fa.EventLoop if kind == "fastaio-loop"
+                    else asyncio.SelectorEventLoop)
+    loop = type("Loop", (base,), attrs)() if attrs else base()
+    if kind != "fastaio-loop":
+        fa.install(loop)
+    return loop
+
+
+async def child(log, value):
+    log.append(value)
+    return value
+
+
+def run(loop, main):
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_debug_flag_changes_are_seen(fa, kind):
+    loop = new_loop(fa, kind)
+
+    async def main():
+        seen = [loop.get_debug()]
+        await asyncio.gather(child([], 1))
+        loop.set_debug(True)
+        seen.append(loop.get_debug())
+        vars(loop)["_debug"] = False          # the dict itself
+        seen.append(loop.get_debug())
+        loop._debug = 1                       # any value, as it is
+        seen.append(loop.get_debug())
+        loop._debug = False
+        return seen
+
+    assert run(loop, main) == [False, True, False, 1]
+
+
+def test_factory_changes_are_seen(fa, kind):
+    loop = new_loop(fa, kind)
+
+    async def main():
+        log = []
+        first = loop.create_task(child(log, 1))
+        assert first.done()                   # eager
+        factory = loop.get_task_factory()
+        loop.set_task_factory(None)
+        lazy = loop.create_task(child(log, 2))
+        assert not lazy.done()
+        await lazy
+        loop._task_factory = factory          # set by name
+        assert loop.create_task(child(log, 3)).done()
+        del vars(loop)["_task_factory"]       # falls back to the class
+        with pytest.raises(AttributeError):
+            loop.get_task_factory()
+        loop._task_factory = factory
+        assert await asyncio.gather(child(log, 4)) == [4]
+        return log
+
+    assert run(loop, main) == [1, 2, 3, 4]
+
+
+def test_is_running_follows_the_loop(fa, kind):
+    loop = new_loop(fa, kind)
+    assert not loop.is_running()
+
+    async def main():
+        return loop.is_running(), loop.create_task(child([], 1)).done()
+
+    try:
+        assert loop.run_until_complete(main()) == (True, True)
+        assert not loop.is_running()
+        assert loop.run_until_complete(main()) == (True, True)
+    finally:
+        loop.close()
+
+
+def test_a_closed_loop_refuses_tasks(fa, kind):
+    loop = new_loop(fa, kind)
+
+    async def main():
+        return await asyncio.gather(child([], 1))
+
+    assert loop.run_until_complete(main()) == [1]
+    loop.call_soon(print)                     # the handle cleared by close
+    loop.close()
+    coro = child([], 2)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.create_task(coro)
+    coro.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.call_soon(print)
+
+
+def test_a_replaced_dict_is_read(fa, kind):
+    """loop.__dict__ = another dict, while something holds the old one."""
+    loop = new_loop(fa, kind)
+
+    async def main():
+        await asyncio.gather(child([], 1))
+        old = loop.__dict__
+        loop.__dict__ = dict(old, _debug=True)
+        assert loop.get_debug() is True
+        assert old["_debug"] is False
+        loop.set_debug(False)
+        return loop.get_debug()
+
+    assert run(loop, main) is False
+
+
+def test_an_instance_create_task_is_called_by_gather(fa, kind):
+    loop = new_loop(fa, kind)
+    calls = []
+
+    def create_task(coro, **kwargs):
+        calls.append(coro)
+        return type(loop).create_task(loop, coro, **kwargs)
+
+    async def main():
+        assert await asyncio.gather(child([], 1)) == [1]
+        loop.create_task = create_task
+        assert await asyncio.gather(child([], 2), child([], 3)) == [2, 3]
+        del loop.create_task
+        assert await asyncio.gather(child([], 4)) == [4]
+        return len(calls)
+
+    assert run(loop, main) == 2
+
+
+def test_class_attributes_take_precedence_where_python_says(fa, kind):
+    """A data descriptor on the class wins over the instance's value."""
+    loop = new_loop(fa, kind, _debug=property(lambda self: "class",
+                                               lambda self, v: None))
+
+    async def main():
+        await asyncio.gather(child([], 1))
+        return loop.get_debug()
+
+    assert run(loop, main) == "class"
+
+
+def test_changes_to_the_loop_class_are_seen(fa, kind):
+    loop = new_loop(fa, kind, flag=0)
+    cls = type(loop)
+
+    async def main():
+        await asyncio.gather(child([], 1))
+        before = loop.get_debug()
+        cls._debug = property(lambda self: "now")
+        try:
+            return before, loop.get_debug()
+        finally:
+            del cls._debug
+
+    assert run(loop, main) == (False, "now")
+
+
+def test_loops_one_after_another(fa, kind):
+    """Each loop answers for itself, also a new one that may take the
+    memory of a freed one."""
+    answers = []
+    for debug in (False, True, False, True):
+        loop = new_loop(fa, kind)
+        loop.set_debug(debug)
+
+        async def main():
+            await asyncio.gather(child([], 1))
+            return loop.get_debug()
+
+        answers.append((run(loop, main), loop.is_running()))
+        del loop
+        gc.collect()
+    assert answers == [(False, False), (True, False), (False, False),
+                       (True, False)]
+
+
+def test_two_loops_in_turn(fa, kind):
+    quiet, loud = new_loop(fa, kind), new_loop(fa, kind)
+    loud.set_debug(True)
+
+    async def main():
+        return await asyncio.gather(child([], 1))
+
+    try:
+        for _ in range(3):
+            assert quiet.get_debug() is False
+            assert loud.get_debug() is True
+            assert quiet.run_until_complete(main()) == [1]
+            assert loud.run_until_complete(main()) == [1]
+    finally:
+        quiet.close()
+        loud.close()
+
+
+def test_the_cache_is_on_where_it_can_be():
+    """On 3.12+ with the GIL; not on 3.13.0, whose dict watchers miss
+    attribute stores (gh-125608)."""
+    import sys
+    import sysconfig
+    core = pytest.importorskip("fastaio._core",
+                               reason="a build without the compiled core")
+    expected = (sys.version_info >= (3, 12)
+                and sys.version_info[:3] != (3, 13, 0)
+                and not sysconfig.get_config_var("Py_GIL_DISABLED"))
+    assert core.LOOP_CACHE == int(expected)
