@@ -223,3 +223,20 @@ def test_the_cache_is_on_where_it_can_be():
                 and sys.version_info[:3] != (3, 13, 0)
                 and not sysconfig.get_config_var("Py_GIL_DISABLED"))
     assert core.LOOP_CACHE == int(expected)
+
+
+@pytest.mark.parametrize("call", [
+    lambda loop: loop.get_debug(1),
+    lambda loop: loop.is_running(now=True),
+    lambda loop: type(loop).get_debug(),
+    lambda loop: loop.create_task(),
+    lambda loop: loop.create_task(None, None),
+])
+def test_wrong_arguments_raise_type_error(fa, kind, call):
+    loop = new_loop(fa, kind)
+    try:
+        with pytest.raises(TypeError):
+            call(loop)
+        assert loop.get_debug() is False
+    finally:
+        loop.close()

@@ -724,7 +724,12 @@ create_task_via_factory(PyObject *module, PyObject *const *args,
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     fa_state *st = fa_state_of_module(module);
-    if (nargs >= 1 && fa_check_base_loop(st, args[0], "create_task") < 0) {
+    int checked = 0;   /* a cached loop is a BaseEventLoop */
+#if FA_LOOP_CACHE
+    checked = nargs == 2 && fa_loop_cached(st, args[0]) != NULL;
+#endif
+    if (!checked && nargs >= 1
+            && fa_check_base_loop(st, args[0], "create_task") < 0) {
         return NULL;
     }
     if (nargs != 2) {

@@ -1,6 +1,7 @@
 /*
  * Declarations shared by the C files of fastaio._core (module.c, factory.c,
- * task39.c, task312.c, gathering.c, barrier.c, ready.c, handles.c).
+ * task39.c, task312.c, gathering.c, barrier.c, ready.c, handles.c,
+ * loopcache.c).
  *
  * Reference ownership: every PyObject* local is commented "new" (owned,
  * released on every path) or "borrowed" (kept alive by its container for the

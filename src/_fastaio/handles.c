@@ -202,7 +202,11 @@ loop_call_soon(PyObject *module, PyObject *const *args, size_t nargsf,
         return NULL;
     }
     PyObject *loop = args[0];   /* borrowed */
-    if (fa_check_base_loop(st, loop, "call_soon") < 0) {
+    int checked = 0;   /* a cached loop is a BaseEventLoop */
+#if FA_LOOP_CACHE
+    checked = fa_loop_cached(st, loop) != NULL;
+#endif
+    if (!checked && fa_check_base_loop(st, loop, "call_soon") < 0) {
         return NULL;
     }
     int fast = fast_path_allowed(st, loop, nargs, kwnames);

@@ -23,6 +23,10 @@
  *   - ready.c: later(), the awaitable of TaskGroup's enter and quick exit;
  *   - handles.c: loop_call_soon and handle_run, BaseEventLoop.call_soon
  *     with its non-debug path compiled and Handle._run without its frame.
+ *   - loopcache.c: the loop attributes those methods keep between calls
+ *     (3.12+ with the GIL), kept exact by a dict watcher; its callback,
+ *     which is given no context, finds the caches through a process-wide
+ *     list of pointers into the module states.
  * The C code imports asyncio only, never a Python module of fastaio.
  *
  * The module uses multi-phase initialisation (PEP 489): everything it keeps
@@ -485,6 +489,11 @@ typedef struct {
     PyObject_HEAD
     PyObject *func;            /* new */
     vectorcallfunc vectorcall;
+    /* For a func that is a builtin function taking one argument (METH_O)
+       or a vector with keywords: its C function and self (borrowed from
+       func), called without the builtin's own dispatch. */
+    PyCFunction cfunc;
+    PyObject *cself;
 } MethodObject;
 
 static PyObject *
@@ -493,6 +502,35 @@ method_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
 {
     return PyObject_Vectorcall(((MethodObject *)self)->func, args, nargsf,
                                kwnames);
+}
+
+/* func(instance), for a METH_O func: what its builtin would call, after
+   the same check of the arguments (anything else goes through it). */
+static PyObject *
+method_vectorcall_o(PyObject *self, PyObject *const *args, size_t nargsf,
+                    PyObject *kwnames)
+{
+    MethodObject *m = (MethodObject *)self;
+    if (PyVectorcall_NARGS(nargsf) != 1
+            || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        return PyObject_Vectorcall(m->func, args, nargsf, kwnames);
+    }
+    return m->cfunc(m->cself, args[0]);
+}
+
+static PyObject *
+method_vectorcall_fastkw(PyObject *self, PyObject *const *args,
+                         size_t nargsf, PyObject *kwnames)
+{
+    MethodObject *m = (MethodObject *)self;
+    /* As the builtin's call: user code may run inside. */
+    if (Py_EnterRecursiveCall(" while calling a Python object")) {
+        return NULL;
+    }
+    PyObject *res = ((FA_CFUNC_FAST_KW)(void (*)(void))m->cfunc)(
+        m->cself, args, PyVectorcall_NARGS(nargsf), kwnames);
+    Py_LeaveRecursiveCall();
+    return res;
 }
 
 static PyObject *
@@ -614,6 +652,23 @@ method(PyObject *module, PyObject *func)
     }
     m->func = Py_NewRef(func);
     m->vectorcall = method_vectorcall;
+    m->cfunc = NULL;
+    m->cself = NULL;
+    if (PyCFunction_CheckExact(func)) {
+        int flags = PyCFunction_GET_FLAGS(func)
+            & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O
+               | METH_KEYWORDS | METH_METHOD);
+        if (flags == METH_O) {
+            m->vectorcall = method_vectorcall_o;
+        }
+        else if (flags == (METH_FASTCALL | METH_KEYWORDS)) {
+            m->vectorcall = method_vectorcall_fastkw;
+        }
+        if (m->vectorcall != method_vectorcall) {
+            m->cfunc = PyCFunction_GET_FUNCTION(func);
+            m->cself = PyCFunction_GET_SELF(func);
+        }
+    }
     PyObject_GC_Track(m);
     return (PyObject *)m;
 }
