@@ -575,15 +575,13 @@ static int
 check_open(fa_state *st, PyObject *loop)
 {
 #if FA_LOOP_CACHE
-    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
-    if (c != NULL) {
-        /* Its truth may run code that changes the loop: a reference of
-           its own. */
-        return c->closed == Py_False ? 0
-            : check_not_closed(Py_NewRef(c->closed));
-    }
-    if (PyErr_Occurred()) {
-        return -1;
+    /* A reference of its own: its truth may run code that changes the
+       loop. */
+    PyObject *closed;   /* new, taken by check_not_closed */
+    int hit = fa_loop_cached_attr(st, loop, offsetof(fa_loop_cache, closed),
+                                  &closed);
+    if (hit != 0) {
+        return hit > 0 ? check_not_closed(closed) : -1;
     }
 #endif
     return check_not_closed(PyObject_GetAttr(loop, st->str_closed));
@@ -908,12 +906,11 @@ loop_task_factory(fa_state *st, PyObject *loop)
         return PyObject_CallMethodNoArgs(loop, st->str_get_task_factory);
     }
 #if FA_LOOP_CACHE
-    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
-    if (c != NULL) {
-        return Py_NewRef(c->task_factory);
-    }
-    if (PyErr_Occurred()) {
-        return NULL;
+    PyObject *factory;   /* new */
+    int hit = fa_loop_cached_attr(
+        st, loop, offsetof(fa_loop_cache, task_factory), &factory);
+    if (hit != 0) {
+        return hit > 0 ? factory : NULL;
     }
 #endif
     return PyObject_GetAttr(loop, st->str_task_factory);

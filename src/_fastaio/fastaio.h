@@ -278,6 +278,21 @@ fa_loop_cache_get(fa_state *st, PyObject *loop)
     }
     return c;
 }
+
+/* The cached value of loop at offset field of fa_loop_cache, as a new
+   reference in *value: 1; 0 when the cache does not hold loop (the
+   caller reads the attribute by name); -1 with an error set. */
+static inline int
+fa_loop_cached_attr(fa_state *st, PyObject *loop, size_t field,
+                    PyObject **value)
+{
+    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
+    if (c == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    *value = Py_NewRef(*(PyObject **)((char *)c + field));
+    return 1;
+}
 #endif
 
 /* gathering.c, barrier.c, ready.c, handles.c */

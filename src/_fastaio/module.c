@@ -436,19 +436,21 @@ static PyObject *
 loop_is_running(PyObject *module, PyObject *loop)
 {
     fa_state *st = fa_state_of_module(module);
+    PyObject *thread_id = NULL;   /* new */
+    int hit = 0;
 #if FA_LOOP_CACHE
-    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
-    if (c != NULL) {
-        return PyBool_FromLong(c->thread_id != Py_None);
-    }
-    if (PyErr_Occurred()) {
+    hit = fa_loop_cached_attr(st, loop, offsetof(fa_loop_cache, thread_id),
+                              &thread_id);
+    if (hit < 0) {
         return NULL;
     }
 #endif
-    if (fa_check_base_loop(st, loop, "is_running") < 0) {
-        return NULL;
+    if (!hit) {
+        if (fa_check_base_loop(st, loop, "is_running") < 0) {
+            return NULL;
+        }
+        thread_id = PyObject_GetAttr(loop, st->str_thread_id);
     }
-    PyObject *thread_id = PyObject_GetAttr(loop, st->str_thread_id); /* new */
     if (thread_id == NULL) {
         return NULL;
     }
@@ -466,12 +468,11 @@ loop_get_debug(PyObject *module, PyObject *loop)
 {
     fa_state *st = fa_state_of_module(module);
 #if FA_LOOP_CACHE
-    fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
-    if (c != NULL) {
-        return Py_NewRef(c->debug);
-    }
-    if (PyErr_Occurred()) {
-        return NULL;
+    PyObject *debug;   /* new */
+    int hit = fa_loop_cached_attr(st, loop, offsetof(fa_loop_cache, debug),
+                                  &debug);
+    if (hit != 0) {
+        return hit > 0 ? debug : NULL;
     }
 #endif
     if (fa_check_base_loop(st, loop, "get_debug") < 0) {
