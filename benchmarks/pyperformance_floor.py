@@ -7,6 +7,13 @@ every round:
 ``eager``    the benchmark's ``eager_*`` flavour (3.12+), or the plain
              benchmark before 3.12;
 ``install``  the plain benchmark with ``fastaio.install(loop)``;
+``tasks``    (3.12+) the plain benchmark on the stdlib's tasks with
+             nothing around them: each node makes its children itself as
+             ``asyncio.Task(coro, loop=loop, eager_start=True)`` and awaits
+             them one after the other; no task factory, no gather.  This is
+             what CPython's own Task costs for this tree, the part that any
+             implementation keeping its tasks exact ``asyncio.Task``
+             objects pays;
 ``leaves``   the same tree without tasks: each node awaits its children's
              coroutines one after the other, and a leaf's sleep returns at
              once.
@@ -53,6 +60,22 @@ def leaves_only(bm, base):
     return Leaves
 
 
+def bare_tasks(bm, base):
+    class BareTasks(base):
+        async def recurse_with_gather(self, recurse_level):
+            if recurse_level == 0:
+                await self.workload_func()
+                return
+            loop = asyncio.get_running_loop()
+            children = [
+                asyncio.Task(self.recurse_with_gather(recurse_level - 1),
+                             loop=loop, eager_start=True)
+                for _ in range(bm.NUM_RECURSE_BRANCHES)]
+            for child in children:
+                await child
+    return BareTasks
+
+
 def run_once(tree, install):
     import fastaio
     loop = asyncio.new_event_loop()
@@ -77,8 +100,10 @@ def main():
     eager_name = "eager" if args.tree == "none" else f"eager_{args.tree}"
     eager = (bm.BENCHMARKS[eager_name]
              if hasattr(asyncio, "eager_task_factory") else plain)
-    trees = {"eager": (eager(), False), "install": (plain(), True),
-             "leaves": (leaves_only(bm, plain)(), False)}
+    trees = {"eager": (eager(), False), "install": (plain(), True)}
+    if hasattr(asyncio, "eager_task_factory"):
+        trees["tasks"] = (bare_tasks(bm, plain)(), False)
+    trees["leaves"] = (leaves_only(bm, plain)(), False)
     times = {name: [] for name in trees}
     for r in range(args.rounds + 1):   # the first round warms up
         for name, (tree, install) in trees.items():
