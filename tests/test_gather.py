@@ -69,6 +69,27 @@ def test_mixed_children_keep_argument_order(fa, run, how):
 
 
 @pytest.mark.parametrize("how", GATHERS)
+@pytest.mark.parametrize("count", [3, 16, 17, 40])
+def test_many_children_done_and_pending_with_repeats(fa, run, how, count):
+    # Below and above the number of arguments that the compiled gather
+    # handles without a dict or a heap array; done, pending and repeated
+    # children in one call.
+    async def main():
+        done = asyncio.get_running_loop().create_future()
+        done.set_result("f")
+        args = []
+        for i in range(count):
+            kind = i % 3
+            args.append(_value(i) if kind == 0
+                        else _suspend_then(i) if kind == 1 else done)
+        outer = _gather(how, fa)(*args)
+        return outer.done(), await outer
+
+    expected = [i if i % 3 != 2 else "f" for i in range(count)]
+    assert run(main) == (False, expected)
+
+
+@pytest.mark.parametrize("how", GATHERS)
 def test_eager_failure_is_raised_at_once(fa, run, how):
     async def main():
         slow = asyncio.ensure_future(_suspend_then("slow"))

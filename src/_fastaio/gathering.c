@@ -559,7 +559,13 @@ static PyObject *
 gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
             Py_ssize_t nargs, int return_exceptions)
 {
-    PyObject *seen = NULL, *done_now = NULL, *outer = NULL;
+    PyObject *seen = NULL, *outer = NULL;
+    /* Where in gs->children the children that were done when wrapped are
+       (one entry per distinct child): a small array on the stack for up
+       to FA_GATHER_SCAN_MAX arguments, not a list that the gc tracks. */
+    Py_ssize_t done_small[FA_GATHER_SCAN_MAX];
+    Py_ssize_t *done_now = done_small;
+    Py_ssize_t n_done = 0;
     GatherState *gs = PyObject_GC_New(GatherState,
                                       FA_TYPE(st, gather_callback_type));
     if (gs == NULL) {
@@ -588,8 +594,14 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
             goto error;
         }
     }
-    done_now = PyList_New(0);
-    if (gs->children == NULL || done_now == NULL) {
+    if (nargs > FA_GATHER_SCAN_MAX) {
+        done_now = PyMem_New(Py_ssize_t, nargs);
+        if (done_now == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
+    }
+    if (gs->children == NULL) {
         goto error;
     }
 #if FA_GATHER_AWAITED_BY
@@ -657,7 +669,8 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
                              FA_FUT_DONE);
         }
         if (done > 0) {
-            rc = PyList_Append(done_now, child);
+            /* It is appended to gs->children below. */
+            done_now[n_done++] = PyList_GET_SIZE(gs->children);
         }
         else if (done == 0) {
 #if FA_GATHER_AWAITED_BY
@@ -698,21 +711,37 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
        outer exists; if all were, this completes outer before it is
        returned. */
     gs->fresh = 1;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(done_now); i++) {
-        if (state_child_done(gs, PyList_GET_ITEM(done_now, i)) < 0) {
+    for (Py_ssize_t i = 0; i < n_done; i++) {
+        /* Nothing but gather has outer yet, and gather only appends to
+           gs->children: the index is still that child's. */
+        if (done_now[i] >= PyList_GET_SIZE(gs->children)) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "gather()'s list of children shrank");
+            gs->fresh = 0;
+            goto error;
+        }
+        PyObject *child = Py_NewRef(PyList_GET_ITEM(gs->children,
+                                                    done_now[i]));
+        int rc = state_child_done(gs, child);
+        Py_DECREF(child);
+        if (rc < 0) {
             gs->fresh = 0;
             goto error;
         }
     }
     gs->fresh = 0;
-    Py_DECREF(done_now);
+    if (done_now != done_small) {
+        PyMem_Free(done_now);
+    }
     Py_XDECREF(seen);
     Py_DECREF(gs);
     Py_DECREF(loop);
     return outer;
 error:
     Py_XDECREF(outer);
-    Py_XDECREF(done_now);
+    if (done_now != done_small) {
+        PyMem_Free(done_now);
+    }
     Py_XDECREF(seen);
     Py_DECREF(gs);
     Py_DECREF(loop);
