@@ -51,6 +51,17 @@ loop_dict_changed(PyDict_WatchEvent event, PyObject *dict, PyObject *key,
     return 0;
 }
 
+/* The attribute names of the cache, in the order of its value fields. */
+static void
+cache_names(fa_state *st, PyObject *names[FA_CACHE_NAMES])
+{
+    names[0] = st->str_task_factory;
+    names[1] = st->str_closed;
+    names[2] = st->str_debug;
+    names[3] = st->str_thread_id;
+    names[4] = st->str_ready;
+}
+
 /* 1 if instances of tp (a subclass of BaseEventLoop) find the cached names
    in their __dict__ only, 0 if not, -1 on error; *create_task_ours: the
    class's create_task is the core's create_task_via_factory as install()
@@ -63,9 +74,8 @@ type_reads_dict(fa_state *st, PyTypeObject *tp, int *create_task_ours)
             || tp->tp_getattro != PyObject_GenericGetAttr) {
         return 0;
     }
-    PyObject *names[FA_CACHE_NAMES] = {
-        st->str_task_factory, st->str_closed, st->str_debug,
-        st->str_thread_id, st->str_ready};
+    PyObject *names[FA_CACHE_NAMES];   /* borrowed */
+    cache_names(st, names);
     for (int i = 0; i < FA_CACHE_NAMES; i++) {
         if (_PyType_Lookup(tp, names[i]) != NULL) {   /* borrowed */
             return 0;
@@ -129,9 +139,8 @@ fa_loop_cache_fill(fa_state *st, PyObject *loop)
     c->create_task_ours = ours;
     c->has_create_task = 0;
     c->state = FA_CACHE_INCOMPLETE;
-    PyObject *names[FA_CACHE_NAMES] = {
-        st->str_task_factory, st->str_closed, st->str_debug,
-        st->str_thread_id, st->str_ready};
+    PyObject *names[FA_CACHE_NAMES];   /* borrowed */
+    cache_names(st, names);
     PyObject **slots[FA_CACHE_NAMES] = {
         &c->task_factory, &c->closed, &c->debug, &c->thread_id, &c->ready};
     for (int i = 0; i < FA_CACHE_NAMES; i++) {
