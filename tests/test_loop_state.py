@@ -1,11 +1,13 @@
 """The loop methods fastaio compiles (create_task, get_debug, is_running,
 call_soon, and the task factory check of gather) read the loop's
 _task_factory, _closed, _debug, _thread_id and _ready.  The compiled core
-keeps those values between calls on 3.12+; every way of changing them, or
-of making a loop's class answer differently, must be seen at the next
-call, exactly as a lookup by name sees it."""
+keeps those values between calls on 3.12+ with the GIL, and on 3.13+ reads
+them from the loop's __dict__ where its class allows; every way of
+changing them, or of making a loop's class answer differently, must be
+seen at the next call, exactly as a lookup by name sees it."""
 import asyncio
 import gc
+import threading
 
 import pytest
 
@@ -147,6 +149,22 @@ def test_an_instance_create_task_is_called_by_gather(fa, kind):
     assert run(loop, main) == 2
 
 
+def test_a_missing_attribute_raises_as_by_name(fa, kind):
+    """An instance without _debug: AttributeError, as the lookup by name
+    gives, and the loop works again once the value is back."""
+    loop = new_loop(fa, kind)
+
+    async def main():
+        await asyncio.gather(child([], 1))
+        del loop._debug
+        with pytest.raises(AttributeError, match="_debug"):
+            loop.get_debug()
+        loop._debug = False
+        return await asyncio.gather(child([], 2))
+
+    assert run(loop, main) == [2]
+
+
 def test_class_attributes_take_precedence_where_python_says(fa, kind):
     """A data descriptor on the class wins over the instance's value."""
     loop = new_loop(fa, kind, _debug=property(lambda self: "class",
@@ -210,6 +228,40 @@ def test_two_loops_in_turn(fa, kind):
     finally:
         quiet.close()
         loud.close()
+
+
+def test_loops_in_several_threads_at_once(fa, kind):
+    """Each thread runs a loop of its own, with gathers of eager tasks,
+    while the others run theirs: every loop sees its own state."""
+    threads, results, barrier = 4, {}, threading.Barrier(4)
+
+    async def node(depth, seen):
+        if depth == 0:
+            seen.append(asyncio.get_running_loop().get_debug())
+            await asyncio.sleep(0)
+            return 1
+        parts = await asyncio.gather(*[node(depth - 1, seen)
+                                       for _ in range(3)])
+        return sum(parts)
+
+    def worker(i):
+        loop = new_loop(fa, kind)
+        loop.set_debug(i % 2 == 1)
+        barrier.wait()
+        seen = []
+
+        async def main():
+            return [await node(4, seen) for _ in range(5)]
+
+        results[i] = (run(loop, main), set(seen))
+
+    workers = [threading.Thread(target=worker, args=(i,))
+               for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results == {i: ([81] * 5, {i % 2 == 1}) for i in range(threads)}
 
 
 def test_the_cache_is_on_where_it_can_be():

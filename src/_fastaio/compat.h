@@ -52,6 +52,31 @@
 #  define FA_LOOP_CACHE 0
 #endif
 
+/* 3.13: PyDict_GetItemRef (gh-106004) and _PyType_LookupRef (gh-113743),
+   a strong reference that free-threaded builds need.  Where the cache
+   above is not built or not on, the compiled loop methods read the loop's
+   attributes from its __dict__ when its type lets only the instance answer
+   (fa_loop_attr, factory.c) instead of by name. */
+#if PY_VERSION_HEX >= 0x030D0000
+#  define FA_LOOP_DICT_READS 1
+#else
+#  define FA_LOOP_DICT_READS 0
+#endif
+
+/* type.__mro__'s first value for name, without descriptors or the
+   metaclass (a new reference), or NULL (no error set) if none.  Free-
+   threaded builds need the strong reference of _PyType_LookupRef (3.13);
+   with the GIL the borrowed one of _PyType_Lookup is taken at once. */
+static inline PyObject *
+fa_type_lookup(PyTypeObject *tp, PyObject *name)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return _PyType_LookupRef(tp, name);
+#else
+    return Py_XNewRef(_PyType_Lookup(tp, name));
+#endif
+}
+
 /* 3.11: _asyncio.Task.__init__ takes context= and the Task has
    cancelling()/uncancel() (bpo-46752); on 3.9/3.10 fastaio adds both. */
 #if PY_VERSION_HEX >= 0x030B0000

@@ -584,7 +584,7 @@ check_open(fa_state *st, PyObject *loop)
         return hit > 0 ? check_not_closed(closed) : -1;
     }
 #endif
-    return check_not_closed(PyObject_GetAttr(loop, st->str_closed));
+    return check_not_closed(fa_loop_attr(st, loop, st->str_closed));
 }
 
 /* 1 if factory is the pure-Python core's (its _fastaio_task_constructor
@@ -752,7 +752,8 @@ create_task_via_factory(PyObject *module, PyObject *const *args,
         return NULL;
     }
 #endif
-    PyObject *factory = PyObject_GetAttr(loop, st->str_task_factory); /* new */
+    PyObject *factory = fa_loop_attr(st, loop,
+                                     st->str_task_factory);   /* new */
     if (factory == NULL) {
         return NULL;
     }
@@ -852,9 +853,36 @@ fa_type_keeps_cached(PyTypeObject *tp, PyObject *name, PyObject *expected,
     return same;
 }
 
+/* FA_KEEPS_DICT_ATTRS and FA_KEEPS_CORE_CREATE_TASK for tp (0 for
+   neither).  A class attribute of one of the names could be a data
+   descriptor, or the answer while the instance has no value: the names
+   must be nowhere in the MRO. */
+static int
+type_reads_dict(fa_state *st, PyTypeObject *tp)
+{
+    if (!PyType_IsSubtype(tp, FA_TYPE(st, base_loop))
+            || tp->tp_getattro != PyObject_GenericGetAttr) {
+        return 0;
+    }
+    PyObject *names[FA_LOOP_ATTRS];   /* borrowed */
+    fa_loop_attr_names(st, names);
+    for (int i = 0; i < FA_LOOP_ATTRS; i++) {
+        PyObject *attr = fa_type_lookup(tp, names[i]);   /* new */
+        if (attr != NULL) {
+            Py_DECREF(attr);
+            return 0;
+        }
+    }
+    PyObject *ct = fa_type_lookup(tp, st->str_create_task);   /* new */
+    int ours = ct != NULL && fa_is_core_method(st, ct, st->core_create_task);
+    Py_XDECREF(ct);
+    return FA_KEEPS_DICT_ATTRS | (ours ? FA_KEEPS_CORE_CREATE_TASK : 0);
+}
+
 /* Which of get_task_factory() and is_closed() type(loop) inherits from
-   BaseEventLoop, and whether it keeps what call_soon's fast path skips
-   (bits FA_KEEPS_*), or -1 with an error set.  The answer is kept for the
+   BaseEventLoop, whether it keeps what call_soon's fast path skips and
+   where its instances' attributes are found (bits FA_KEEPS_*), or -1 with
+   an error set.  The answer is kept for the
    last type asked about, with its version tag: any change to the type or
    its bases gives it another tag (fa_type_version). */
 int
@@ -882,7 +910,8 @@ fa_loop_type_keeps(fa_state *st, PyObject *loop)
     }
     int keeps = (factory ? FA_KEEPS_GET_TASK_FACTORY : 0)
         | (closed ? FA_KEEPS_IS_CLOSED : 0)
-        | (soon ? FA_KEEPS_CALL_SOON : 0);
+        | (soon ? FA_KEEPS_CALL_SOON : 0)
+        | type_reads_dict(st, tp);
     /* Kept only if the type had a valid tag before the lookups (they give
        it one) and they did not change it. */
     if (version != 0 && version == fa_type_version(tp)) {
@@ -890,6 +919,60 @@ fa_loop_type_keeps(fa_state *st, PyObject *loop)
                      ((uint64_t)version << 32) | (uint32_t)keeps);
     }
     return keeps;
+}
+
+PyObject *
+fa_loop_attr(fa_state *st, PyObject *loop, PyObject *name)
+{
+#if FA_LOOP_DICT_READS
+    int keeps = fa_loop_type_keeps(st, loop);
+    if (keeps < 0) {
+        return NULL;
+    }
+    if (keeps & FA_KEEPS_DICT_ATTRS) {
+        /* What the generic lookup returns when the MRO has no such name:
+           the __dict__'s value, or AttributeError (by name, below).  The
+           dict is made once if the loop keeps its values inline. */
+        PyObject *dict = PyObject_GenericGetDict(loop, NULL);   /* new */
+        if (dict == NULL) {
+            return NULL;
+        }
+        PyObject *value;   /* new, or NULL */
+        int found = PyDict_GetItemRef(dict, name, &value);
+        Py_DECREF(dict);
+        if (found != 0) {
+            return found > 0 ? value : NULL;
+        }
+    }
+#endif
+    return PyObject_GetAttr(loop, name);
+}
+
+int
+fa_loop_create_task_is_core(fa_state *st, PyObject *loop)
+{
+#if FA_LOOP_DICT_READS
+    int keeps = fa_loop_type_keeps(st, loop);
+    if (keeps < 0) {
+        return -1;
+    }
+    int bits = FA_KEEPS_DICT_ATTRS | FA_KEEPS_CORE_CREATE_TASK;
+    if ((keeps & bits) != bits) {
+        return 0;
+    }
+    /* A method, not a data descriptor: an instance attribute wins. */
+    PyObject *dict = PyObject_GenericGetDict(loop, NULL);   /* new */
+    if (dict == NULL) {
+        return -1;
+    }
+    int has = PyDict_Contains(dict, st->str_create_task);
+    Py_DECREF(dict);
+    return has < 0 ? -1 : !has;
+#else
+    (void)st;
+    (void)loop;
+    return 0;
+#endif
 }
 
 /* loop.get_task_factory() (new reference): on a loop whose class keeps
@@ -913,7 +996,7 @@ loop_task_factory(fa_state *st, PyObject *loop)
         return hit > 0 ? factory : NULL;
     }
 #endif
-    return PyObject_GetAttr(loop, st->str_task_factory);
+    return fa_loop_attr(st, loop, st->str_task_factory);
 }
 
 int

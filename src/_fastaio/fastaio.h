@@ -94,7 +94,7 @@
    (the dict watcher makes it FA_CACHE_STALE before any change to the
    dict).  FA_CACHE_INCOMPLETE: the dict lacks one of them (the lookups by
    name answer) until it changes. */
-#define FA_CACHE_NAMES 5
+#define FA_LOOP_ATTRS 5   /* fa_loop_attr_names */
 #define FA_CACHE_STALE 0
 #define FA_CACHE_VALID 1
 #define FA_CACHE_INCOMPLETE 2
@@ -233,7 +233,21 @@ int fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop);
 #define FA_KEEPS_GET_TASK_FACTORY 1
 #define FA_KEEPS_IS_CLOSED 2
 #define FA_KEEPS_CALL_SOON 4      /* see fa_keeps_call_soon_parts */
+/* A subclass of BaseEventLoop with the generic attribute lookup and none
+   of fa_loop_attr_names in its MRO: its instances find those names in
+   their __dict__ only. */
+#define FA_KEEPS_DICT_ATTRS 8
+/* Its create_task is the core's create_task_via_factory (install()). */
+#define FA_KEEPS_CORE_CREATE_TASK 16
 int fa_loop_type_keeps(fa_state *st, PyObject *loop);
+/* loop.<name> (new reference), name one of fa_loop_attr_names: read from
+   the loop's __dict__ where FA_KEEPS_DICT_ATTRS allows it
+   (FA_LOOP_DICT_READS), by name otherwise. */
+PyObject *fa_loop_attr(fa_state *st, PyObject *loop, PyObject *name);
+/* 1 if loop.create_task is the core's create_task_via_factory and can be
+   called without the lookup (its type's, no instance attribute hides it),
+   0 if not known to be, -1 on error. */
+int fa_loop_create_task_is_core(fa_state *st, PyObject *loop);
 /* *meth = type(loop).name (new reference), NULL where the type has none:
    0, or -1 with an error set. */
 int fa_type_method(PyObject *loop, PyObject *name, PyObject **meth);
@@ -247,6 +261,18 @@ int fa_type_keeps_cached(PyTypeObject *tp, PyObject *name, PyObject *expected,
                          uint32_t *version_seen);
 /* module.c: 1 if obj is a method() of this module wrapping func. */
 int fa_is_core_method(fa_state *st, PyObject *obj, PyObject *func);
+
+/* The instance attributes of a loop that the compiled loop methods read,
+   in the order of fa_loop_cache's value fields. */
+static inline void
+fa_loop_attr_names(fa_state *st, PyObject *names[FA_LOOP_ATTRS])
+{
+    names[0] = st->str_task_factory;
+    names[1] = st->str_closed;
+    names[2] = st->str_debug;
+    names[3] = st->str_thread_id;
+    names[4] = st->str_ready;
+}
 
 /* loopcache.c (3.12+ with the GIL): the cached attributes of loop
    (borrowed), or NULL when they are not cached; fa_loop_cache_get fills

@@ -71,13 +71,14 @@ fut_method_name(fa_state *st, int which)
    is exactly _asyncio.Future or _asyncio.Task (immutable types) and fut
    has no instance attribute: the names can then only find the type's own
    methods, which are called without the lookups.  Those C methods run no
-   Python code, so the answer holds for several calls in a row.  Never on
-   free-threaded builds, where another thread may be setting the first
-   instance attribute. */
+   Python code, so the answer holds for several calls in a row.  On
+   free-threaded builds another thread could be giving fut its first
+   instance attribute meanwhile: the check only compares what it reads
+   with NULL, and the calls are then as if they came before that store,
+   which nothing orders against them. */
 static PyObject *
 fut_methods(fa_state *st, PyObject *fut)
 {
-#ifndef Py_GIL_DISABLED
     PyObject *table = NULL;   /* borrowed */
     if (Py_TYPE(fut) == FA_TYPE(st, ctask_type)) {
         table = st->ctask_methods;
@@ -88,7 +89,6 @@ fut_methods(fa_state *st, PyObject *fut)
     if (table != NULL && fa_no_instance_attrs(fut)) {
         return table;
     }
-#endif
     return NULL;
 }
 
@@ -437,22 +437,33 @@ wrap(fa_state *st, PyObject *arg, PyObject *loop, int *fast)
             *fast = !debug;
         }
         if (*fast) {
-            PyObject *task;   /* new */
-#if FA_LOOP_CACHE
             /* loop.create_task(arg) where that is the core's
-               create_task_via_factory, called without the lookup. */
+               create_task_via_factory: called without the lookup. */
+            int core;
+#if FA_LOOP_CACHE
             fa_loop_cache *c = fa_loop_cache_get(st, loop);   /* borrowed */
-            if (c != NULL && c->create_task_ours && !c->has_create_task) {
-                PyObject *call[2] = {loop, arg};
-                task = PyObject_Vectorcall(st->core_create_task, call, 2,
-                                           NULL);
+            if (c != NULL) {
+                core = c->create_task_ours && !c->has_create_task;
             }
-            else if (c == NULL && PyErr_Occurred()) {
+            else if (PyErr_Occurred()) {
                 return NULL;
             }
             else
 #endif
-            task = PyObject_CallMethodOneArg(loop, st->str_create_task, arg);
+            core = fa_loop_create_task_is_core(st, loop);
+            if (core < 0) {
+                return NULL;
+            }
+            PyObject *task;   /* new */
+            if (core) {
+                PyObject *call[2] = {loop, arg};
+                task = PyObject_Vectorcall(st->core_create_task, call, 2,
+                                           NULL);
+            }
+            else {
+                task = PyObject_CallMethodOneArg(loop, st->str_create_task,
+                                                 arg);
+            }
             if (task == NULL && PyErr_ExceptionMatches(PyExc_RuntimeError)) {
                 FA_ERR_SAVE(saved);
                 PyObject *r = PyObject_CallMethodNoArgs(arg, st->str_close);

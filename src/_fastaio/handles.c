@@ -129,7 +129,7 @@ fast_path_allowed(fa_state *st, PyObject *loop, Py_ssize_t nargs,
         return -1;
     }
 #endif
-    PyObject *closed = PyObject_GetAttr(loop, st->str_closed);   /* new */
+    PyObject *closed = fa_loop_attr(st, loop, st->str_closed);   /* new */
     if (closed == NULL) {
         return -1;
     }
@@ -138,7 +138,7 @@ fast_path_allowed(fa_state *st, PyObject *loop, Py_ssize_t nargs,
     if (!is_open) {
         return 0;
     }
-    PyObject *debug = PyObject_GetAttr(loop, st->str_debug);   /* new */
+    PyObject *debug = fa_loop_attr(st, loop, st->str_debug);   /* new */
     if (debug == NULL) {
         return -1;
     }
@@ -232,7 +232,7 @@ loop_call_soon(PyObject *module, PyObject *const *args, size_t nargsf,
     }
     else
 #endif
-    ready = PyObject_GetAttr(loop, st->str_ready);
+    ready = fa_loop_attr(st, loop, st->str_ready);
     PyObject *res = ready == NULL ? NULL
         : PyObject_CallMethodOneArg(ready, st->str_append, h);   /* new */
     Py_XDECREF(ready);

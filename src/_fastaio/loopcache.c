@@ -51,42 +51,6 @@ loop_dict_changed(PyDict_WatchEvent event, PyObject *dict, PyObject *key,
     return 0;
 }
 
-/* The attribute names of the cache, in the order of its value fields. */
-static void
-cache_names(fa_state *st, PyObject *names[FA_CACHE_NAMES])
-{
-    names[0] = st->str_task_factory;
-    names[1] = st->str_closed;
-    names[2] = st->str_debug;
-    names[3] = st->str_thread_id;
-    names[4] = st->str_ready;
-}
-
-/* 1 if instances of tp (a subclass of BaseEventLoop) find the cached names
-   in their __dict__ only, 0 if not, -1 on error; *create_task_ours: the
-   class's create_task is the core's create_task_via_factory as install()
-   sets it. */
-static int
-type_reads_dict(fa_state *st, PyTypeObject *tp, int *create_task_ours)
-{
-    *create_task_ours = 0;
-    if (!PyType_IsSubtype(tp, FA_TYPE(st, base_loop))
-            || tp->tp_getattro != PyObject_GenericGetAttr) {
-        return 0;
-    }
-    PyObject *names[FA_CACHE_NAMES];   /* borrowed */
-    cache_names(st, names);
-    for (int i = 0; i < FA_CACHE_NAMES; i++) {
-        if (_PyType_Lookup(tp, names[i]) != NULL) {   /* borrowed */
-            return 0;
-        }
-    }
-    PyObject *ct = _PyType_Lookup(tp, st->str_create_task);   /* borrowed */
-    *create_task_ours = ct != NULL
-        && fa_is_core_method(st, ct, st->core_create_task);
-    return 1;
-}
-
 int
 fa_loop_cache_fill(fa_state *st, PyObject *loop)
 {
@@ -100,11 +64,12 @@ fa_loop_cache_fill(fa_state *st, PyObject *loop)
         return 0;
     }
     /* The lookups give the type a tag if it has none. */
-    int ours;
-    int reads = type_reads_dict(st, tp, &ours);
-    if (reads < 0) {
+    int keeps = fa_loop_type_keeps(st, loop);
+    if (keeps < 0) {
         return -1;
     }
+    int reads = (keeps & FA_KEEPS_DICT_ATTRS) != 0;
+    int ours = (keeps & FA_KEEPS_CORE_CREATE_TASK) != 0;
     version = fa_type_version(tp);
     if (version == 0) {
         return 0;
@@ -139,11 +104,11 @@ fa_loop_cache_fill(fa_state *st, PyObject *loop)
     c->create_task_ours = ours;
     c->has_create_task = 0;
     c->state = FA_CACHE_INCOMPLETE;
-    PyObject *names[FA_CACHE_NAMES];   /* borrowed */
-    cache_names(st, names);
-    PyObject **slots[FA_CACHE_NAMES] = {
+    PyObject *names[FA_LOOP_ATTRS];   /* borrowed */
+    fa_loop_attr_names(st, names);
+    PyObject **slots[FA_LOOP_ATTRS] = {
         &c->task_factory, &c->closed, &c->debug, &c->thread_id, &c->ready};
-    for (int i = 0; i < FA_CACHE_NAMES; i++) {
+    for (int i = 0; i < FA_LOOP_ATTRS; i++) {
         /* Exact str keys: the lookup runs no Python code. */
         PyObject *value = PyDict_GetItemWithError(dict, names[i]);
         if (value == NULL) {

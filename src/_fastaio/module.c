@@ -449,7 +449,7 @@ loop_is_running(PyObject *module, PyObject *loop)
         if (fa_check_base_loop(st, loop, "is_running") < 0) {
             return NULL;
         }
-        thread_id = PyObject_GetAttr(loop, st->str_thread_id);
+        thread_id = fa_loop_attr(st, loop, st->str_thread_id);
     }
     if (thread_id == NULL) {
         return NULL;
@@ -478,7 +478,7 @@ loop_get_debug(PyObject *module, PyObject *loop)
     if (fa_check_base_loop(st, loop, "get_debug") < 0) {
         return NULL;
     }
-    return PyObject_GetAttr(loop, st->str_debug);
+    return fa_loop_attr(st, loop, st->str_debug);
 }
 
 /* method(func): func as a method of a class, as a method descriptor (the
