@@ -14,9 +14,10 @@
  * loop apart from one that took the address of a freed one) and the same
  * version tag of the loop's type, a type whose instance attribute lookup
  * reaches these values: a subclass of BaseEventLoop with the generic
- * attribute lookup and none of the five names anywhere in its MRO (a class
- * attribute could be a data descriptor, or the answer while the instance
- * has no value).  Anything else takes the lookups by name.
+ * attribute lookup and none of the five names anywhere in its MRO
+ * (FA_KEEPS_DICT_ATTRS of fa_loop_type_keeps, factory.c).  Anything else
+ * is read by fa_loop_attr (factory.c): from the __dict__ on 3.13+ for
+ * such a type, by name otherwise.
  *
  * The loop's __dict__ is made on the first fill (CPython 3.12 keeps a new
  * object's attributes in an array until something asks for the dict): its
