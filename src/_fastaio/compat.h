@@ -73,7 +73,9 @@ fa_type_lookup(PyTypeObject *tp, PyObject *name)
 #if PY_VERSION_HEX >= 0x030D0000
     return _PyType_LookupRef(tp, name);
 #else
-    return Py_XNewRef(_PyType_Lookup(tp, name));
+    PyObject *attr = _PyType_Lookup(tp, name);   /* borrowed */
+    Py_XINCREF(attr);
+    return attr;
 #endif
 }
 
