@@ -882,9 +882,9 @@ type_reads_dict(fa_state *st, PyTypeObject *tp)
 /* Which of get_task_factory() and is_closed() type(loop) inherits from
    BaseEventLoop, whether it keeps what call_soon's fast path skips and
    where its instances' attributes are found (bits FA_KEEPS_*), or -1 with
-   an error set.  The answer is kept for the
-   last type asked about, with its version tag: any change to the type or
-   its bases gives it another tag (fa_type_version). */
+   an error set.  The answer is kept for the last type asked about, with
+   its version tag: any change to the type or its bases gives it another
+   tag (fa_type_version). */
 int
 fa_loop_type_keeps(fa_state *st, PyObject *loop)
 {
