@@ -52,12 +52,14 @@
 #  define FA_LOOP_CACHE 0
 #endif
 
-/* 3.13: PyDict_GetItemRef (gh-106004) and _PyType_LookupRef (gh-113743),
-   a strong reference that free-threaded builds need.  Where the cache
-   above is not built or not on, the compiled loop methods read the loop's
-   attributes from its __dict__ when its type lets only the instance answer
-   (fa_loop_attr, factory.c) instead of by name. */
-#if PY_VERSION_HEX >= 0x030D0000
+/* 3.13: PyDict_GetItemRef (gh-106004).  Where the cache above does not
+   hold the loop (3.13.0, a second loop), the compiled loop methods read
+   its attributes from its __dict__ when its type lets only the instance
+   answer (fa_loop_attr, factory.c) instead of by name.  Not on free-
+   threaded builds: there (3.14t) a loop whose __dict__ was made loses the
+   specialized attribute reads of its Python methods, which costs more
+   than the lookups by name save. */
+#if PY_VERSION_HEX >= 0x030D0000 && !defined(Py_GIL_DISABLED)
 #  define FA_LOOP_DICT_READS 1
 #else
 #  define FA_LOOP_DICT_READS 0
@@ -65,8 +67,9 @@
 
 /* type.__mro__'s first value for name, without descriptors or the
    metaclass (a new reference), or NULL (no error set) if none.  Free-
-   threaded builds need the strong reference of _PyType_LookupRef (3.13);
-   with the GIL the borrowed one of _PyType_Lookup is taken at once. */
+   threaded builds need the strong reference of _PyType_LookupRef (3.13,
+   gh-113743); with the GIL the borrowed one of _PyType_Lookup is taken at
+   once. */
 static inline PyObject *
 fa_type_lookup(PyTypeObject *tp, PyObject *name)
 {
