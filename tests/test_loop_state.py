@@ -1,8 +1,9 @@
 """The loop methods fastaio compiles (create_task, get_debug, is_running,
 call_soon, and the task factory check of gather) read the loop's
 _task_factory, _closed, _debug, _thread_id and _ready.  The compiled core
-keeps those values between calls on 3.12+ with the GIL, and on 3.13+ reads
-them from the loop's __dict__ where its class allows; every way of
+keeps those values between calls on 3.12+ with the GIL, and on 3.13+ with
+the GIL reads them from the loop's __dict__ where its class allows (3.13.0,
+a second loop); every way of
 changing them, or of making a loop's class answer differently, must be
 seen at the next call, exactly as a lookup by name sees it."""
 import asyncio

@@ -921,22 +921,33 @@ fa_loop_type_keeps(fa_state *st, PyObject *loop)
     return keeps;
 }
 
+#if FA_LOOP_DICT_READS
+/* loop.__dict__ (new reference) when type(loop) has every FA_KEEPS_* bit
+   of bits; NULL without an error set when it lacks one, NULL with an error
+   set on failure.  The dict is made once if the loop keeps its values
+   inline. */
+static PyObject *
+loop_dict_if(fa_state *st, PyObject *loop, int bits)
+{
+    int keeps = fa_loop_type_keeps(st, loop);
+    if (keeps < 0 || (keeps & bits) != bits) {
+        return NULL;
+    }
+    return PyObject_GenericGetDict(loop, NULL);
+}
+#endif
+
 PyObject *
 fa_loop_attr(fa_state *st, PyObject *loop, PyObject *name)
 {
 #if FA_LOOP_DICT_READS
-    int keeps = fa_loop_type_keeps(st, loop);
-    if (keeps < 0) {
+    /* What the generic lookup returns when the MRO has no such name: the
+       __dict__'s value, or AttributeError (by name, below). */
+    PyObject *dict = loop_dict_if(st, loop, FA_KEEPS_DICT_ATTRS); /* new */
+    if (dict == NULL && PyErr_Occurred()) {
         return NULL;
     }
-    if (keeps & FA_KEEPS_DICT_ATTRS) {
-        /* What the generic lookup returns when the MRO has no such name:
-           the __dict__'s value, or AttributeError (by name, below).  The
-           dict is made once if the loop keeps its values inline. */
-        PyObject *dict = PyObject_GenericGetDict(loop, NULL);   /* new */
-        if (dict == NULL) {
-            return NULL;
-        }
+    if (dict != NULL) {
         PyObject *value;   /* new, or NULL */
         int found = PyDict_GetItemRef(dict, name, &value);
         Py_DECREF(dict);
@@ -952,19 +963,12 @@ int
 fa_loop_create_task_is_core(fa_state *st, PyObject *loop)
 {
 #if FA_LOOP_DICT_READS
-    int keeps = fa_loop_type_keeps(st, loop);
-    if (keeps < 0) {
-        return -1;
-    }
-    int bits = FA_KEEPS_DICT_ATTRS | FA_KEEPS_CORE_CREATE_TASK;
-    if ((keeps & bits) != bits) {
-        return 0;
+    PyObject *dict = loop_dict_if(
+        st, loop, FA_KEEPS_DICT_ATTRS | FA_KEEPS_CORE_CREATE_TASK); /* new */
+    if (dict == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
     }
     /* A method, not a data descriptor: an instance attribute wins. */
-    PyObject *dict = PyObject_GenericGetDict(loop, NULL);   /* new */
-    if (dict == NULL) {
-        return -1;
-    }
     int has = PyDict_Contains(dict, st->str_create_task);
     Py_DECREF(dict);
     return has < 0 ? -1 : !has;

@@ -16,8 +16,8 @@
  * reaches these values: a subclass of BaseEventLoop with the generic
  * attribute lookup and none of the five names anywhere in its MRO
  * (FA_KEEPS_DICT_ATTRS of fa_loop_type_keeps, factory.c).  Anything else
- * is read by fa_loop_attr (factory.c): from the __dict__ on 3.13+ for
- * such a type, by name otherwise.
+ * is read by fa_loop_attr (factory.c): from the __dict__ on 3.13+ with
+ * the GIL for such a type, by name otherwise.
  *
  * The loop's __dict__ is made on the first fill (CPython 3.12 keeps a new
  * object's attributes in an array until something asks for the dict): its
