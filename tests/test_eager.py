@@ -665,6 +665,35 @@ def test_deep_eager_nesting_does_not_overflow(fa, run):
     assert run(main) == depth
 
 
+def test_deep_eager_nesting_under_a_low_recursion_limit(fa, run):
+    """From 8 levels on, a task starts lazily where the stack takes more
+    than three quarters of the recursion limit: 300 units above what the
+    test itself uses hold fewer than MAX_EAGER_DEPTH eager levels."""
+    depth = 1000
+
+    async def chain(n):
+        if n == 0:
+            return 0
+        return 1 + await fa.create_task(chain(n - 1))
+
+    async def main():
+        return await fa.create_task(chain(depth))
+
+    frames = 0
+    frame = sys._getframe()
+    while frame is not None:
+        frames += 1
+        frame = frame.f_back
+    units = frames * (2 if sys.version_info < (3, 12) else 1)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(units + 300)
+    try:
+        result = run(main)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert result == depth
+
+
 def test_depth_cap_value(fa):
     assert 16 <= fa.MAX_EAGER_DEPTH <= 1000
 

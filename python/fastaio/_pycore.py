@@ -22,7 +22,12 @@ eager-start bugs of CPython 3.12-3.15 fixed:
   the loop runs in one), or ctypes cannot set the exception state (not
   CPython), the task starts lazily, as asyncio's tasks do;
 * eager creations nest at most ``MAX_EAGER_DEPTH`` deep; deeper ones start
-  lazily instead of exhausting the C stack;
+  lazily instead of exhausting the C stack; from ``_STACK_CHECK_FROM``
+  levels on, they also start lazily once the stack takes more than three
+  quarters of the recursion limit.  The compiled core reads what the
+  thread has used of the limit; this implementation counts the frames on
+  the stack, each as two units before 3.12, which also counts the call
+  into Python made from C (3.12 counts Python frames apart, gh-91079);
 * the name is set before the first step (gh-128308, gh-143173);
 * ``get_coro()`` returns None after an eager start completed the task, and
   never crashes (gh-122332);
@@ -75,6 +80,26 @@ class _ThreadState(threading.local):
 
 _tstate = _ThreadState()
 
+#: Eager levels from which the stack is looked at (``_stack_nearly_full``).
+_STACK_CHECK_FROM = 8
+#: Units of the recursion limit a Python frame takes here: before 3.12 the
+#: call into Python made from C counts as well as the frame.
+_UNITS_PER_FRAME = 2 if sys.version_info < (3, 12) else 1
+_getframe = getattr(sys, "_getframe", None)
+
+
+def _stack_nearly_full():
+    """Whether the frames on this thread's stack take more than three
+    quarters of the recursion limit."""
+    if _getframe is None:
+        return False
+    frames = 0
+    frame = _getframe()
+    while frame is not None:
+        frames += 1
+        frame = frame.f_back
+    return _UNITS_PER_FRAME * frames > sys.getrecursionlimit() * 3 // 4
+
 
 def _noop():
     pass
@@ -101,7 +126,10 @@ def _may_start_eagerly(loop, context):
     """
     if _get_running_loop() is not loop:
         return False                       # another thread, or loop idle
-    if _tstate.depth >= MAX_EAGER_DEPTH:
+    depth = _tstate.depth
+    if depth >= MAX_EAGER_DEPTH:
+        return False
+    if depth >= _STACK_CHECK_FROM and _stack_nearly_full():
         return False
     if context is not None:
         try:

@@ -208,6 +208,29 @@ fa_get_module_by_def(PyTypeObject *type, PyModuleDef *def)
 #  define FA_THREAD_LOCAL _Thread_local
 #endif
 
+/* 1 if the calling thread's stack takes more than three quarters of its
+   Python recursion limit.  3.12 counts Python frames in
+   py_recursion_remaining of py_recursion_limit (the C stack is counted
+   apart, gh-91079); 3.11 counts them in recursion_remaining of
+   recursion_limit; 3.9 and 3.10 count frames and calls made from C in
+   recursion_depth, against Py_GetRecursionLimit(). */
+static inline int
+fa_recursion_nearly_spent(void)
+{
+    PyThreadState *ts = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030C0000
+    int limit = ts->py_recursion_limit;
+    int used = limit - ts->py_recursion_remaining;
+#elif PY_VERSION_HEX >= 0x030B0000
+    int limit = ts->recursion_limit;
+    int used = limit - ts->recursion_remaining;
+#else
+    int limit = Py_GetRecursionLimit();
+    int used = ts->recursion_depth;
+#endif
+    return used > limit / 4 * 3;
+}
+
 /* The exception the calling thread is handling, as sys.exc_info() reports
    it: the one of the topmost item of the thread's exception stack that
    holds one (items that hold none, NULL or None, are walked past).  Each

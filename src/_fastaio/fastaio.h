@@ -19,6 +19,10 @@
 
 /* Same value as fastaio._pycore.MAX_EAGER_DEPTH. */
 #define MAX_EAGER_DEPTH 100
+/* Same value as fastaio._pycore._STACK_CHECK_FROM: from this eager level
+   on, a task starts lazily where the stack is near the recursion limit
+   (fa_recursion_nearly_spent). */
+#define FA_STACK_CHECK_FROM 8
 
 /* The module state: what the core keeps from asyncio, its interned names
    and its types.  Every field below is a strong reference (NULL where a

@@ -282,7 +282,8 @@ where_handled(fa_handled *handled)
    FA_EAGER_HIDING if it may with the exception being handled hidden
    (fa_hide_handled), 0 if it must start lazily, -1 on error.  Same rules
    as _pycore._may_start_eagerly: only on the thread running loop
-   (gh-155338), below the depth cap, and never where the first step would
+   (gh-155338), below the depth cap and, from FA_STACK_CHECK_FROM levels
+   on, away from the recursion limit, and never where the first step would
    see the creator's exception (gh-155575). */
 int
 fa_may_start_eagerly(fa_state *st, PyObject *loop)
@@ -291,7 +292,9 @@ fa_may_start_eagerly(fa_state *st, PyObject *loop)
     if (here <= 0) {
         return here;
     }
-    if (fa_eager_depth >= MAX_EAGER_DEPTH) {
+    if (fa_eager_depth >= MAX_EAGER_DEPTH
+            || (fa_eager_depth >= FA_STACK_CHECK_FROM
+                && fa_recursion_nearly_spent())) {
         return 0;
     }
     fa_handled handled;   /* new */
