@@ -6,8 +6,10 @@ Interpreters: the newest 3.9, 3.10, 3.11, 3.12 and 3.13 that pyenv has, and
 no pyenv interpreter, the interpreter that runs this script as well.  For
 each, fastaio is built from this checkout with its compiled core and the
 whole suite runs (both implementations, every loop kind: the fixtures and
-the bound CPython suites do that inside one pytest run).  One interpreter
-also checks a build made with ``FASTAIO_NO_EXTENSIONS=1``.
+the bound CPython suites do that inside one pytest run).  The oldest and the
+newest interpreter also check a build made with
+``FASTAIO_NO_EXTENSIONS=1`` (the pure-Python core alone, which spends the
+stack differently before 3.11).
 
 Exit status: 0 only if every cell ran tests and none failed.
 
@@ -150,12 +152,12 @@ def check_cell(label, python, extra_pytest_args):
     return counts, "ok" + ("" if has_uvloop else " (no uvloop wheel)")
 
 
-def check_pure_build(python):
+def check_pure_build(label, python):
     """A build made with FASTAIO_NO_EXTENSIONS=1 has no compiled core."""
     env = dict(os.environ, PIP_CONSTRAINT=str(CONSTRAINTS),
                PIP_BUILD_CONSTRAINT=str(CONSTRAINTS),
                FASTAIO_NO_EXTENSIONS="1")
-    vpy, pip = make_venv("pure-build", python, env)
+    vpy, pip = make_venv(f"pure-build-{label}", python, env)
     if run(pip + [".", *TEST_DEPS], env=env).returncode != 0:
         return {"error": 1}, "pip install failed"
     env.pop("FASTAIO_NO_EXTENSIONS")
@@ -207,11 +209,12 @@ def main():
         results[label] = (counts, status, time.monotonic() - t0)
         log(f"=== CPython {label}: {status} {counts} "
             f"({results[label][2]:.0f}s)")
-    newest = list(interpreters.values())[-1]
-    log("=== build with FASTAIO_NO_EXTENSIONS=1")
-    t0 = time.monotonic()
-    counts, status = check_pure_build(newest)
-    results["pure-build"] = (counts, status, time.monotonic() - t0)
+    found = list(interpreters.items())
+    for label, python in dict([found[0], found[-1]]).items():
+        log(f"=== CPython {label}, build with FASTAIO_NO_EXTENSIONS=1")
+        t0 = time.monotonic()
+        counts, status = check_pure_build(label, python)
+        results[f"pure {label}"] = (counts, status, time.monotonic() - t0)
 
     total = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
     bad = []
