@@ -14,6 +14,10 @@ every round:
              what CPython's own Task costs for this tree, the part that any
              implementation keeping its tasks exact ``asyncio.Task``
              objects pays;
+``gathered`` (3.12+) as ``tasks``, but each node awaits
+             ``asyncio.gather(*children)``, on a loop after
+             ``fastaio.install(loop)``: fastaio's gather over CPython's
+             tasks, that is ``install`` without fastaio's task factory;
 ``leaves``   the same tree without tasks: each node awaits its children's
              coroutines one after the other, and a leaf's sleep returns at
              once.
@@ -32,6 +36,7 @@ import importlib.util
 import platform
 import statistics
 import sys
+import sysconfig
 import time
 
 from pyperformance_tree import benchmark_script
@@ -76,6 +81,20 @@ def bare_tasks(bm, base):
     return BareTasks
 
 
+def gathered_tasks(bm, base):
+    class GatheredTasks(base):
+        async def recurse_with_gather(self, recurse_level):
+            if recurse_level == 0:
+                await self.workload_func()
+                return
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*[
+                asyncio.Task(self.recurse_with_gather(recurse_level - 1),
+                             loop=loop, eager_start=True)
+                for _ in range(bm.NUM_RECURSE_BRANCHES)])
+    return GatheredTasks
+
+
 def run_once(tree, install):
     import fastaio
     loop = asyncio.new_event_loop()
@@ -103,6 +122,7 @@ def main():
     trees = {"eager": (eager(), False), "install": (plain(), True)}
     if hasattr(asyncio, "eager_task_factory"):
         trees["tasks"] = (bare_tasks(bm, plain)(), False)
+        trees["gathered"] = (gathered_tasks(bm, plain)(), True)
     trees["leaves"] = (leaves_only(bm, plain)(), False)
     times = {name: [] for name in trees}
     for r in range(args.rounds + 1):   # the first round warms up
@@ -111,7 +131,8 @@ def main():
             if r:
                 times[name].append(t)
     import fastaio
-    print(f"CPython {platform.python_version()}, fastaio "
+    build = "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
+    print(f"CPython {platform.python_version()}{build}, fastaio "
           f"{fastaio.__version__} ({fastaio.IMPLEMENTATION}), stdlib loop; "
           f"{args.tree}, median of {args.rounds} rounds")
     med = {name: statistics.median(t) for name, t in times.items()}
