@@ -25,6 +25,7 @@ OPS = {
     "Barrier 64 parties": 50,
     "TaskGroup 1000 children": 1,
     "gather 100 children": 10,
+    "gather 100 tasks": 10,
 }
 NEEDS = {
     "Barrier 4 parties": ("Barrier",),
@@ -90,6 +91,13 @@ async def gather_100(ns, loop, n):
         await gather(*[_returns() for _ in range(100)])
 
 
+async def gather_100_tasks(ns, loop, n):
+    gather = variants.gather_of(ns)
+    create = loop.create_task
+    for _ in range(n):
+        await gather(*[create(_returns()) for _ in range(100)])
+
+
 WORKLOADS = {
     "create_task returns": create_task_returns,
     "create_task suspends": create_task_suspends,
@@ -98,6 +106,7 @@ WORKLOADS = {
     "Barrier 64 parties": _barrier(64),
     "TaskGroup 1000 children": taskgroup_1000,
     "gather 100 children": gather_100,
+    "gather 100 tasks": gather_100_tasks,
 }
 
 

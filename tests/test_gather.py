@@ -290,6 +290,61 @@ def test_methods_set_on_a_future_or_task_are_called(fa, run, how):
                          "task's own", 4]
 
 
+@pytest.mark.parametrize("how", GATHERS)
+def test_a_future_of_another_loop_raises_value_error(fa, run, how):
+    """A future or task of another loop after one of the running loop is
+    refused as _ensure_future refuses it, and the loop keeps working."""
+    other = asyncio.new_event_loop()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        foreign = [other.create_future(),
+                   other.create_task(_value(0))]
+        try:
+            for child in foreign:
+                mine = loop.create_future()
+                with pytest.raises(ValueError, match="different loop"):
+                    _gather(how, fa)(mine, child)
+                mine.cancel()
+            done = loop.create_future()
+            done.set_result(1)
+            return await _gather(how, fa)(done, loop.create_task(_value(2)))
+        finally:
+            foreign[1].cancel()
+
+    try:
+        assert run(main) == [1, 2]
+    finally:
+        other.run_until_complete(asyncio.sleep(0))
+        other.close()
+
+
+@pytest.mark.parametrize("how", GATHERS)
+def test_get_loop_set_on_a_future_is_asked(fa, run, how):
+    """Which loop a future belongs to is what its get_loop() answers, an
+    attribute set on the future itself included, as for _get_loop()."""
+    other = asyncio.new_event_loop()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        mine = loop.create_future()
+        mine.set_result("mine")
+        mine.get_loop = lambda: other
+        first = loop.create_future()
+        with pytest.raises(ValueError, match="different loop"):
+            _gather(how, fa)(first, mine)
+        first.cancel()
+        foreign = other.create_future()
+        foreign.get_loop = lambda: loop
+        foreign.set_result("foreign")
+        return await _gather(how, fa)(foreign)
+
+    try:
+        assert run(main) == ["foreign"]
+    finally:
+        other.close()
+
+
 def _compiled(fa):
     return fa.eager_task_factory is not None and isinstance(
         fa.gather, type(len))

@@ -83,6 +83,7 @@
     X(str_done) X(str_cancelled) X(str_exception) X(str_result) \
     X(str_set_result) X(str_set_exception) X(str_make_cancelled) \
     X(str_cancel_message) X(str_cancel_requested) X(str_add_done_callback) \
+    X(str_get_loop) \
     X(str_log_destroy_pending) X(str_create_task) X(str_close) \
     X(str_return_exceptions) X(str_create_future) X(str_blocking) \
     X(str_module) X(str_qualname) X(str_get_task_factory) X(str_is_closed) \

@@ -49,7 +49,8 @@ stdlib_gather(void)
    state's tables cfuture_methods and ctask_methods. */
 enum {
     FA_FUT_DONE, FA_FUT_CANCELLED, FA_FUT_EXCEPTION, FA_FUT_RESULT,
-    FA_FUT_MAKE_CANCELLED, FA_FUT_ADD_DONE_CALLBACK, FA_FUT_COUNT
+    FA_FUT_MAKE_CANCELLED, FA_FUT_ADD_DONE_CALLBACK, FA_FUT_GET_LOOP,
+    FA_FUT_COUNT
 };
 
 /* The interned name of the future method `which` (borrowed). */
@@ -62,7 +63,8 @@ fut_method_name(fa_state *st, int which)
     case FA_FUT_EXCEPTION: return st->str_exception;
     case FA_FUT_RESULT: return st->str_result;
     case FA_FUT_MAKE_CANCELLED: return st->str_make_cancelled;
-    default: return st->str_add_done_callback;
+    case FA_FUT_ADD_DONE_CALLBACK: return st->str_add_done_callback;
+    default: return st->str_get_loop;
     }
 }
 
@@ -96,7 +98,7 @@ fut_methods(fa_state *st, PyObject *fut)
    function of its PyMethodDef called as the descriptor's vectorcall calls
    it once the arguments are checked.  Used for the methods without
    arguments that only read a future's state (done, cancelled, exception,
-   result, _make_cancelled_error): they run no Python code, so the
+   result, _make_cancelled_error, get_loop): they run no Python code, so the
    recursion check is not needed either.  A calling convention not listed
    here goes through the descriptor. */
 static PyObject *
@@ -478,6 +480,25 @@ wrap(fa_state *st, PyObject *arg, PyObject *loop, int *fast)
             return task;
         }
     }
+    /* What _ensure_future(arg, loop=loop) returns for a future of
+       asyncio's own C types without instance attributes (fut_methods):
+       the future itself, when loop is None or the future's own loop.  A
+       future of another loop gets its ValueError from the call below. */
+    PyObject *methods = fut_methods(st, arg);   /* borrowed */
+    if (methods != NULL) {
+        if (loop == Py_None) {
+            return Py_NewRef(arg);
+        }
+        PyObject *own = fut_call(st, methods, arg, FA_FUT_GET_LOOP,
+                                 NULL);   /* new */
+        if (own == NULL) {
+            return NULL;
+        }
+        Py_DECREF(own);   /* arg keeps it */
+        if (own == loop) {
+            return Py_NewRef(arg);
+        }
+    }
     PyObject *args[2] = {arg, loop};
     return PyObject_Vectorcall(st->ensure_future, args, 1, st->kwnames_loop);
 }
@@ -659,7 +680,10 @@ gather_impl(fa_state *st, PyObject *loop, PyObject *const *args,
             goto error;
         }
         if (loop == Py_None) {
-            PyObject *child_loop = PyObject_CallOneArg(st->get_loop, child);
+            PyObject *methods = fut_methods(st, child);   /* borrowed */
+            PyObject *child_loop = methods != NULL
+                ? fut_call(st, methods, child, FA_FUT_GET_LOOP, NULL)
+                : PyObject_CallOneArg(st->get_loop, child);   /* new */
             if (child_loop == NULL) {
                 Py_DECREF(child);
                 goto error;

@@ -721,6 +721,7 @@ init_state(fa_state *st)
     INTERN(str_cancel_message, "_cancel_message");
     INTERN(str_cancel_requested, "_cancel_requested");
     INTERN(str_add_done_callback, "add_done_callback");
+    INTERN(str_get_loop, "get_loop");
     INTERN(str_log_destroy_pending, "_log_destroy_pending");
     INTERN(str_create_task, "create_task");
     INTERN(str_close, "close");
