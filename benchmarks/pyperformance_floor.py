@@ -65,18 +65,21 @@ def leaves_only(bm, base):
     return Leaves
 
 
+def _children(tree, bm, recurse_level):
+    """A node's children as CPython's own tasks, started eagerly."""
+    loop = asyncio.get_running_loop()
+    return [asyncio.Task(tree.recurse_with_gather(recurse_level - 1),
+                         loop=loop, eager_start=True)
+            for _ in range(bm.NUM_RECURSE_BRANCHES)]
+
+
 def bare_tasks(bm, base):
     class BareTasks(base):
         async def recurse_with_gather(self, recurse_level):
             if recurse_level == 0:
                 await self.workload_func()
                 return
-            loop = asyncio.get_running_loop()
-            children = [
-                asyncio.Task(self.recurse_with_gather(recurse_level - 1),
-                             loop=loop, eager_start=True)
-                for _ in range(bm.NUM_RECURSE_BRANCHES)]
-            for child in children:
+            for child in _children(self, bm, recurse_level):
                 await child
     return BareTasks
 
@@ -87,11 +90,7 @@ def gathered_tasks(bm, base):
             if recurse_level == 0:
                 await self.workload_func()
                 return
-            loop = asyncio.get_running_loop()
-            await asyncio.gather(*[
-                asyncio.Task(self.recurse_with_gather(recurse_level - 1),
-                             loop=loop, eager_start=True)
-                for _ in range(bm.NUM_RECURSE_BRANCHES)])
+            await asyncio.gather(*_children(self, bm, recurse_level))
     return GatheredTasks
 
 

@@ -648,12 +648,9 @@ def test_pure_core_without_ctypes_starts_lazily(fa, run, monkeypatch):
     run(main)
 
 
-def test_deep_eager_nesting_does_not_overflow(fa, run):
-    """Eager creations nest on the C stack; past MAX_EAGER_DEPTH fastaio
-    starts lazily instead of raising RecursionError (CPython raises at a
-    depth of a few hundred)."""
-    depth = 3000
-
+def _eager_chain(fa, depth):
+    """main() of a chain of depth tasks, each created by the one before
+    and awaited by it; it returns depth."""
     async def chain(n):
         if n == 0:
             return 0
@@ -662,23 +659,21 @@ def test_deep_eager_nesting_does_not_overflow(fa, run):
     async def main():
         return await fa.create_task(chain(depth))
 
-    assert run(main) == depth
+    return main
+
+
+def test_deep_eager_nesting_does_not_overflow(fa, run):
+    """Eager creations nest on the C stack; past MAX_EAGER_DEPTH fastaio
+    starts lazily instead of raising RecursionError (CPython raises at a
+    depth of a few hundred)."""
+    assert run(_eager_chain(fa, 3000)) == 3000
 
 
 def test_deep_eager_nesting_under_a_low_recursion_limit(fa, run):
     """From 8 levels on, a task starts lazily where the stack takes more
     than three quarters of the recursion limit: 300 units above what the
     test itself uses hold fewer than MAX_EAGER_DEPTH eager levels."""
-    depth = 1000
-
-    async def chain(n):
-        if n == 0:
-            return 0
-        return 1 + await fa.create_task(chain(n - 1))
-
-    async def main():
-        return await fa.create_task(chain(depth))
-
+    main = _eager_chain(fa, 1000)
     frames = 0
     frame = sys._getframe()
     while frame is not None:
@@ -691,7 +686,7 @@ def test_deep_eager_nesting_under_a_low_recursion_limit(fa, run):
         result = run(main)
     finally:
         sys.setrecursionlimit(limit)
-    assert result == depth
+    assert result == 1000
 
 
 def test_depth_cap_value(fa):
