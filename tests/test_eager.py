@@ -567,6 +567,40 @@ def test_creator_awaited_in_outer_except_block(fa, run, creator_handles):
     assert log == [("created", False), ("child", NO_EXCEPTION)]
 
 
+def test_outer_except_block_inside_an_eager_step(fa, run):
+    """The same below a task that started eagerly: the exception handled
+    by a frame between that eager step and the creator is found, and the
+    new task starts lazily (fastaio remembers only that the stack under a
+    running eager step holds no exception)."""
+    log = []
+
+    async def grandchild():
+        log.append(("grandchild", sys.exc_info()))
+
+    async def create():
+        task = fa.create_task(grandchild())
+        log.append(("created", task.done()))
+        return task
+
+    async def child():
+        try:
+            raise ValueError("child")
+        except ValueError as exc:
+            task = await create()
+            assert sys.exc_info()[1] is exc
+        await task
+        return "done"
+
+    async def main():
+        task = fa.create_task(child())
+        log.append(("child started", not task.done()))
+        return await task
+
+    assert run(main) == "done"
+    assert log == [("created", False), ("child started", True),
+                   ("grandchild", NO_EXCEPTION)]
+
+
 def test_loop_run_in_except_block(fa, run):
     """When the loop itself runs in an except block, every task sees that
     exception, as asyncio's tasks do; tasks start lazily and nothing

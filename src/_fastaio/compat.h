@@ -231,6 +231,37 @@ fa_recursion_nearly_spent(void)
     return used > limit / 4 * 3;
 }
 
+/* The top item of the calling thread's exception stack (see fa_handled
+   below), as an address to compare only. */
+static inline void *
+fa_exc_top(void)
+{
+    return (void *)PyThreadState_Get()->exc_info;
+}
+
+/* 1 if no item of the calling thread's exception stack holds an exception
+   from the top down to stop (excluded; NULL: to the bottom), 0 if one
+   does.  Reads what PyErr_GetHandledException walks (_PyErr_StackItem,
+   public in cpython/pystate.h): an item holds one if its exc_value (3.11+,
+   bpo-45711) or exc_type (3.9, 3.10) is neither NULL nor None. */
+static inline int
+fa_handled_none_above(void *stop)
+{
+    _PyErr_StackItem *item = PyThreadState_Get()->exc_info;
+    for (; item != NULL && (void *)item != stop;
+         item = item->previous_item) {
+#if PY_VERSION_HEX >= 0x030B0000
+        PyObject *held = item->exc_value;
+#else
+        PyObject *held = item->exc_type;
+#endif
+        if (held != NULL && held != Py_None) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The exception the calling thread is handling, as sys.exc_info() reports
    it: the one of the topmost item of the thread's exception stack that
    holds one (items that hold none, NULL or None, are walked past).  Each

@@ -244,10 +244,10 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
             if (now == FA_EAGER_HIDING) {
                 fa_hide_handled(&hidden);
             }
-            fa_eager_depth++;
+            FA_EAGER_STEP_ENTER(clean);
             PyObject *task = call_ctor(f->st, f->ctor, loop, coro, name, context,
                                        Py_True, extra_values, extra_names);
-            fa_eager_depth--;
+            FA_EAGER_STEP_LEAVE(clean);
             if (now == FA_EAGER_HIDING) {
                 fa_give_back_handled(&hidden);
             }

@@ -192,6 +192,24 @@ fa_state_of_module(PyObject *module)
    module state: it counts C stack frames of this thread, which belong to
    the thread whichever module instance made them. */
 extern FA_THREAD_LOCAL int fa_eager_depth;
+/* While an eager first step runs: the top item of this thread's exception
+   stack when it started, from which down no item held an exception (the
+   step was allowed because of that, or after hiding the one the top item
+   held).  Those items belong to frames under the step, which wait for it:
+   they keep that state until it returns, so a nested check walks only the
+   items above (fa_may_start_eagerly).  NULL when no step runs. */
+extern FA_THREAD_LOCAL void *fa_exc_clean;
+
+/* Around an eager first step that fa_may_start_eagerly allowed (after
+   fa_hide_handled where it answered FA_EAGER_HIDING): the depth and the
+   clean item; saved_clean keeps the outer step's item. */
+#define FA_EAGER_STEP_ENTER(saved_clean) \
+    void *saved_clean = fa_exc_clean; \
+    fa_exc_clean = fa_exc_top(); \
+    fa_eager_depth++
+#define FA_EAGER_STEP_LEAVE(saved_clean) \
+    fa_eager_depth--; \
+    fa_exc_clean = saved_clean
 
 /* module.c: the running loop and the checks shared by the factory and the
    Task. */

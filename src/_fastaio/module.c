@@ -46,6 +46,7 @@
 
 /* See fastaio.h: per thread, not per module. */
 FA_THREAD_LOCAL int fa_eager_depth;
+FA_THREAD_LOCAL void *fa_exc_clean;
 
 /* ---------------------------------------------------------------------- */
 /* the running loop                                                        */
@@ -296,6 +297,9 @@ fa_may_start_eagerly(fa_state *st, PyObject *loop)
             || (fa_eager_depth >= FA_STACK_CHECK_FROM
                 && fa_recursion_nearly_spent())) {
         return 0;
+    }
+    if (fa_handled_none_above(fa_exc_clean)) {
+        return 1;
     }
     fa_handled handled;   /* new */
     fa_handled_get(&handled);

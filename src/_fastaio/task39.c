@@ -207,9 +207,9 @@ start_now(fa_state *st, PyObject *task, PyObject *loop, PyObject *step,
     if (hiding) {
         fa_hide_handled(&hidden);
     }
-    fa_eager_depth++;
+    FA_EAGER_STEP_ENTER(clean);
     PyObject *res = PyObject_CallNoArgs(step);   /* new */
-    fa_eager_depth--;
+    FA_EAGER_STEP_LEAVE(clean);
     if (hiding) {
         fa_give_back_handled(&hidden);
     }
