@@ -8,8 +8,8 @@ each, fastaio is built from this checkout with its compiled core and the
 whole suite runs (both implementations, every loop kind: the fixtures and
 the bound CPython suites do that inside one pytest run).  The oldest and the
 newest interpreter also check a build made with
-``FASTAIO_NO_EXTENSIONS=1`` (the pure-Python core alone, which spends the
-stack differently before 3.11).
+``FASTAIO_NO_EXTENSIONS=1`` (the pure-Python core alone, whose eager
+levels take more of the recursion limit before 3.12).
 
 Exit status: 0 only if every cell ran tests and none failed.
 
