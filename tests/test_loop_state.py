@@ -3,7 +3,8 @@ call_soon, and the task factory check of gather) read the loop's
 _task_factory, _closed, _debug, _thread_id and _ready.  The compiled core
 keeps those values between calls on 3.12+ with the GIL, and on 3.13+ with
 the GIL reads them from the loop's __dict__ where its class allows (3.13.0,
-a second loop); every way of
+a second loop); on 3.14's free-threaded build it reads them from the
+values kept in the loop object itself, for the same classes.  Every way of
 changing them, or of making a loop's class answer differently, must be
 seen at the next call, exactly as a lookup by name sees it."""
 import asyncio
@@ -276,6 +277,92 @@ def test_the_cache_is_on_where_it_can_be():
                 and sys.version_info[:3] != (3, 13, 0)
                 and not sysconfig.get_config_var("Py_GIL_DISABLED"))
     assert core.LOOP_CACHE == int(expected)
+
+
+def test_the_value_reads_are_on_where_they_can_be():
+    """On the free-threaded build of 3.14 only, and only if they answered
+    as the lookups by name do when the module was imported."""
+    import sys
+    import sysconfig
+    core = pytest.importorskip("fastaio._core",
+                               reason="a build without the compiled core")
+    expected = (sys.version_info[:2] == (3, 14)
+                and bool(sysconfig.get_config_var("Py_GIL_DISABLED")))
+    assert core.LOOP_VALUE_READS == int(expected)
+
+
+def test_attributes_that_left_the_object_are_read(fa, kind):
+    """More attributes than the loop object keeps in place: its values move
+    to a dict, where the next calls must find them, an instance
+    create_task too."""
+    loop = new_loop(fa, kind)
+    calls = []
+
+    def create_task(coro, **kwargs):
+        calls.append(coro)
+        return type(loop).create_task(loop, coro, **kwargs)
+
+    async def main():
+        seen = [loop.get_debug()]
+        await asyncio.gather(child([], 1))
+        for i in range(64):
+            setattr(loop, f"extra_{i}", i)
+        loop.set_debug(True)
+        seen.append(loop.get_debug())
+        loop.set_debug(False)
+        seen.append(loop.get_debug())
+        seen.append(loop.is_running())
+        loop.create_task = create_task
+        seen += await asyncio.gather(child([], 2))
+        del loop.create_task
+        return seen + await asyncio.gather(child([], 3)) + [len(calls)]
+
+    assert run(loop, main) == [False, True, False, True, 2, 3, 1]
+    coro = child([], 3)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.create_task(coro)
+    coro.close()
+
+
+def test_loops_of_two_classes_in_turn(fa, kind):
+    """Instances of two loop classes that store their attributes in another
+    order: each loop's calls read that loop's values."""
+    base = fa.EventLoop if kind == "fastaio-loop" else asyncio.SelectorEventLoop
+
+    class First(base):
+        def __init__(self):
+            self.first = 1
+            super().__init__()
+
+    class Second(base):
+        def __init__(self):
+            self.a = self.b = self.c = 0
+            super().__init__()
+
+    loops = [First(), Second()]
+    try:
+        for loop in loops:
+            if kind != "fastaio-loop":
+                fa.install(loop)
+        loops[1].set_debug(True)
+        for _ in range(3):
+            assert [loop.get_debug() for loop in loops] == [False, True]
+            assert [loop.is_running() for loop in loops] == [False, False]
+        loops[0].close()
+        coro = child([], 1)
+        with pytest.raises(RuntimeError, match="closed"):
+            loops[0].create_task(coro)
+        coro.close()
+
+        async def main():
+            assert loops[0].get_debug() is False
+            return await asyncio.gather(child([], 2), child([], 3))
+
+        assert loops[1].run_until_complete(main()) == [2, 3]
+        assert loops[1].get_debug() is True
+    finally:
+        for loop in loops:
+            loop.close()
 
 
 @pytest.mark.parametrize("call", [

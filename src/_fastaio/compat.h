@@ -65,6 +65,18 @@
 #  define FA_LOOP_DICT_READS 0
 #endif
 
+/* 3.14 free-threaded builds: with neither of the two above, the loop's
+   attributes are read from its inline values where its type lets only the
+   instance answer (instvalues.c), following _PyObject_TryGetInstanceAttribute
+   of 3.14 with the layouts of its internal headers, checked at import.
+   Other free-threaded versions read them by name. */
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000 \
+    && PY_VERSION_HEX < 0x030F0000
+#  define FA_LOOP_VALUE_READS 1
+#else
+#  define FA_LOOP_VALUE_READS 0
+#endif
+
 /* type.__mro__'s first value for name, without descriptors or the
    metaclass (a new reference), or NULL (no error set) if none.  Free-
    threaded builds need the strong reference of _PyType_LookupRef (3.13,

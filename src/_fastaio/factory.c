@@ -937,9 +937,49 @@ loop_dict_if(fa_state *st, PyObject *loop, int bits)
 }
 #endif
 
+#if FA_LOOP_VALUE_READS
+/* fa_instance_value for loop.<name>, name one of fa_loop_attr_names or
+   create_task, where type(loop) has every FA_KEEPS_* bit of bits: 1 with
+   *value a new reference, 0 if the loop has no such attribute, -1 if not
+   known (no error set), -2 with an error set. */
+static int
+loop_value(fa_state *st, PyObject *loop, PyObject *name, int bits,
+           PyObject **value)
+{
+    if (!st->value_reads) {
+        return -1;
+    }
+    int keeps = fa_loop_type_keeps(st, loop);
+    if (keeps < 0) {
+        return -2;
+    }
+    if ((keeps & bits) != bits) {
+        return -1;
+    }
+    PyObject *names[FA_LOOP_ATTRS];   /* borrowed */
+    fa_loop_attr_names(st, names);
+    int i = 0;
+    while (i < FA_LOOP_ATTRS && names[i] != name) {
+        i++;
+    }
+    return fa_instance_value(loop, name, &st->value_slots[i], value);
+}
+#endif
+
 PyObject *
 fa_loop_attr(fa_state *st, PyObject *loop, PyObject *name)
 {
+#if FA_LOOP_VALUE_READS
+    PyObject *value;   /* new, or NULL */
+    int found = loop_value(st, loop, name, FA_KEEPS_DICT_ATTRS, &value);
+    if (found == 1) {
+        return value;
+    }
+    if (found == -2) {
+        return NULL;
+    }
+    /* Missing (the lookup raises AttributeError) or not known. */
+#endif
 #if FA_LOOP_DICT_READS
     /* What the generic lookup returns when the MRO has no such name: the
        __dict__'s value, or AttributeError (by name, below). */
@@ -972,6 +1012,16 @@ fa_loop_create_task_is_core(fa_state *st, PyObject *loop)
     int has = PyDict_Contains(dict, st->str_create_task);
     Py_DECREF(dict);
     return has < 0 ? -1 : !has;
+#elif FA_LOOP_VALUE_READS
+    /* A method, not a data descriptor: an instance attribute wins. */
+    PyObject *value;   /* new, or NULL */
+    int found = loop_value(st, loop, st->str_create_task,
+                           FA_KEEPS_DICT_ATTRS | FA_KEEPS_CORE_CREATE_TASK,
+                           &value);
+    if (found == 1) {
+        Py_DECREF(value);
+    }
+    return found == -2 ? -1 : found == 0;
 #else
     (void)st;
     (void)loop;

@@ -16,6 +16,7 @@
 #include <structmember.h>   /* T_OBJECT, READONLY */
 
 #include "compat.h"
+#include "instvalues.h"
 
 /* Same value as fastaio._pycore.MAX_EAGER_DEPTH. */
 #define MAX_EAGER_DEPTH 100
@@ -154,6 +155,13 @@ typedef struct {
 #if FA_LOOP_CACHE
     fa_loop_cache loop_cache;
 #endif
+#if FA_LOOP_VALUE_READS
+    /* Whether fa_instance_value passed its check at import, and the slot
+       of each of fa_loop_attr_names, then create_task, for the last loop
+       type read (instvalues.h). */
+    int value_reads;
+    uint64_t value_slots[FA_LOOP_ATTRS + 1];
+#endif
 #if FA_CTOR_POOL
     /* Idle argument holders of the task constructor (factory.c,
        ctor_args_take), strong references: ctor_args[i] is (None,),
@@ -264,8 +272,9 @@ int fa_loop_runs_compiled_factory(fa_state *st, PyObject *loop);
 #define FA_KEEPS_CORE_CREATE_TASK 16
 int fa_loop_type_keeps(fa_state *st, PyObject *loop);
 /* loop.<name> (new reference), name one of fa_loop_attr_names: read from
-   the loop's __dict__ where FA_KEEPS_DICT_ATTRS allows it
-   (FA_LOOP_DICT_READS), by name otherwise. */
+   the loop's __dict__ (FA_LOOP_DICT_READS) or its inline values
+   (FA_LOOP_VALUE_READS) where FA_KEEPS_DICT_ATTRS allows it, by name
+   otherwise. */
 PyObject *fa_loop_attr(fa_state *st, PyObject *loop, PyObject *name);
 /* 1 if loop.create_task is the core's create_task_via_factory and can be
    called without the lookup (its type's, no instance attribute hides it),

@@ -17,7 +17,8 @@
  * attribute lookup and none of the five names anywhere in its MRO
  * (FA_KEEPS_DICT_ATTRS of fa_loop_type_keeps, factory.c).  Anything else
  * is read by fa_loop_attr (factory.c): from the __dict__ on 3.13+ with
- * the GIL for such a type, by name otherwise.
+ * the GIL or from the inline values on 3.14t for such a type, by name
+ * otherwise.
  *
  * The loop's __dict__ is made on the first fill (CPython 3.12 keeps a new
  * object's attributes in an array until something asks for the dict): its

@@ -866,6 +866,12 @@ core_exec(PyObject *m)
         return -1;
     }
 #endif
+#if FA_LOOP_VALUE_READS
+    st->value_reads = fa_values_init();
+    if (st->value_reads < 0) {
+        return -1;
+    }
+#endif
 #if FA_NATIVE_CURRENT_TASK
     {
         PyObject *ct = fa_import_attr("asyncio", "current_task");   /* new */
@@ -907,6 +913,12 @@ core_exec(PyObject *m)
                                        st->loop_cache.active) < 0
 #else
             || PyModule_AddIntConstant(m, "LOOP_CACHE", 0) < 0
+#endif
+#if FA_LOOP_VALUE_READS
+            || PyModule_AddIntConstant(m, "LOOP_VALUE_READS",
+                                       st->value_reads) < 0
+#else
+            || PyModule_AddIntConstant(m, "LOOP_VALUE_READS", 0) < 0
 #endif
 #if !FA_NATIVE_CURRENT_TASK
             || PyModule_AddIntConstant(m, "FAST_RUNNING_LOOP",
