@@ -35,6 +35,15 @@ async def child(log, value):
     return value
 
 
+def counting_create_task(loop, calls):
+    """An instance create_task for loop: its class's, recording each
+    coroutine in calls."""
+    def create_task(coro, **kwargs):
+        calls.append(coro)
+        return type(loop).create_task(loop, coro, **kwargs)
+    return create_task
+
+
 def run(loop, main):
     try:
         return loop.run_until_complete(main())
@@ -135,10 +144,7 @@ def test_a_replaced_dict_is_read(fa, kind):
 def test_an_instance_create_task_is_called_by_gather(fa, kind):
     loop = new_loop(fa, kind)
     calls = []
-
-    def create_task(coro, **kwargs):
-        calls.append(coro)
-        return type(loop).create_task(loop, coro, **kwargs)
+    create_task = counting_create_task(loop, calls)
 
     async def main():
         assert await asyncio.gather(child([], 1)) == [1]
@@ -297,10 +303,7 @@ def test_attributes_that_left_the_object_are_read(fa, kind):
     create_task too."""
     loop = new_loop(fa, kind)
     calls = []
-
-    def create_task(coro, **kwargs):
-        calls.append(coro)
-        return type(loop).create_task(loop, coro, **kwargs)
+    create_task = counting_create_task(loop, calls)
 
     async def main():
         seen = [loop.get_debug()]
