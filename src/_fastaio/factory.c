@@ -962,6 +962,9 @@ loop_value(fa_state *st, PyObject *loop, PyObject *name, int bits,
     while (i < FA_LOOP_ATTRS && names[i] != name) {
         i++;
     }
+    if (i == FA_LOOP_ATTRS && name != st->str_create_task) {
+        return -1;   /* a name without a slot word: by name */
+    }
     return fa_instance_value(loop, name, &st->value_slots[i], value);
 }
 #endif
