@@ -185,6 +185,67 @@ def test_factory_keeps_no_loop_alive(fa, make_loop, loop_kind):
     assert ref() is None
 
 
+def test_tasks_belong_to_the_loop_they_were_made_for(fa, run, make_loop):
+    """A task the factory makes is bound to the loop it was given, whether
+    that loop runs in this thread (its task starts now), in no thread (it
+    starts once that loop runs) or in another thread (it starts there)."""
+    async def child():
+        return asyncio.get_running_loop()
+
+    other = make_loop(fa, run.kind)
+    try:
+        async def main():
+            loop = asyncio.get_running_loop()
+            here = fa.eager_task_factory(loop, child())
+            assert here.done() and here.get_loop() is loop
+            assert here.result() is loop
+            idle = fa.eager_task_factory(other, child())
+            assert not idle.done() and idle.get_loop() is other
+            return idle
+
+        idle = run(main)
+        assert other.run_until_complete(idle) is other
+
+        made = {}
+
+        async def in_other_thread():
+            await asyncio.sleep(0)
+            task = fa.create_task(child())
+            made["done"] = task.done()
+            made["task"] = task
+            return await task
+
+        thread = threading.Thread(
+            target=lambda: made.setdefault(
+                "result", other.run_until_complete(in_other_thread())))
+        thread.start()
+
+        async def meanwhile():
+            task = fa.create_task(child())
+            return task.done(), task.get_loop(), await task
+
+        loop_ran = run(meanwhile)
+        thread.join()
+        assert loop_ran[0] and loop_ran[1] is loop_ran[2]
+        assert loop_ran[1] is not other
+        assert made["done"] and made["task"].get_loop() is other
+        assert made["result"] is other
+    finally:
+        other.close()
+
+
+def test_the_constructor_takes_the_loop_from_the_thread_where_it_can():
+    """From 3.14.7 and 3.15.0rc1 (gh-154695) the compiled factory starts a
+    task without passing the loop to asyncio.Task, which then takes it from
+    the thread; before, that constructor cannot start such a task."""
+    core = pytest.importorskip("fastaio._core",
+                               reason="a build without the compiled core")
+    v = sys.version_info
+    expected = (v[:2] == (3, 14) and v >= (3, 14, 7, "final")
+                or v >= (3, 15, 0, "candidate", 1))
+    assert core.CTOR_LOOP_FROM_THREAD == int(expected)
+
+
 def test_name_set_before_first_step(fa, run):
     """gh-128308, gh-143173: the eager step sees its name, and a rename
     inside it sticks."""

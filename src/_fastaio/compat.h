@@ -43,6 +43,23 @@
 #  define FA_CTOR_POOL 0
 #endif
 
+/* 3.14.7 and 3.15.0rc1 (gh-154695): asyncio.Task(coro, eager_start=True)
+   without loop= asks the loop it took from this thread whether it runs
+   (before, __init__ called is_running() on the None it was given).  Then a
+   task started eagerly on the loop that runs in this thread is made with
+   one keywords dict for all, {"eager_start": True} (factory.c,
+   new_task_here): no dict per task, and no pool, which free-threaded
+   builds cannot share between threads.  A build made with 3.14.0 headers
+   may run on 3.14.7 and the other way round: Py_Version decides. */
+#if PY_VERSION_HEX >= 0x030E0000
+#  define FA_CTOR_LOOP_FROM_THREAD 1
+#  define FA_CTOR_LOOP_FROM_THREAD_NOW() \
+    (Py_Version >= 0x030F00C1 \
+     || (Py_Version >= 0x030E07F0 && Py_Version < 0x030F0000))
+#else
+#  define FA_CTOR_LOOP_FROM_THREAD 0
+#endif
+
 /* 3.12: dict watchers (PyDict_AddWatcher, gh-91052), on which the cache
    of loop attributes rests (loopcache.c).  Free-threaded builds go without
    it: its one entry would be shared by threads that run different loops. */

@@ -3,9 +3,11 @@
  * and create_task_via_factory, loop.create_task for fastaio's loops.
  *
  * The factory is a C callable that decides in C whether a task may start
- * now and constructs it: asyncio's C Task (3.12+, with the GIL) through
- * its tp_new and tp_init with argument containers kept for reuse
- * (new_task_pooled), any other constructor by vectorcall;
+ * now and constructs it: asyncio's C Task through its tp_new and tp_init,
+ * on 3.14.7+ with one keywords dict for every task it starts on the loop
+ * of this thread (new_task_here), on 3.12+ with the GIL otherwise with
+ * argument containers kept for reuse (new_task_pooled); any other
+ * constructor by vectorcall;
  * create_task_via_factory calls it without a Python frame.
  *
  * Reference ownership: see fastaio.h.
@@ -149,6 +151,36 @@ new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
 }
 #endif  /* FA_CTOR_POOL */
 
+#if FA_CTOR_LOOP_FROM_THREAD
+/* task_type(coro, eager_start=True), made as new_task_pooled makes it, for
+   a start on the loop that runs in this thread (the constructor takes it
+   from there: see compat.h) with neither name nor context.  The keywords
+   dict is st's, made once, never changed and kept by nobody else (the C
+   Task's __init__ only reads it), so threads share it. */
+static PyObject *
+new_task_here(fa_state *st, PyObject *coro)
+{
+    PyObject *args = PyTuple_Pack(1, coro);   /* new */
+    if (args == NULL) {
+        return NULL;
+    }
+    PyObject *task = NULL;   /* new */
+    if (Py_EnterRecursiveCall(" while calling a Python object") == 0) {
+        PyTypeObject *tp = FA_TYPE(st, task_type);
+        task = tp->tp_new(tp, args, st->ctor_eager_kwargs);
+        if (task != NULL && PyObject_TypeCheck(task, tp)
+                && Py_TYPE(task)->tp_init != NULL
+                && Py_TYPE(task)->tp_init(task, args,
+                                          st->ctor_eager_kwargs) < 0) {
+            Py_CLEAR(task);
+        }
+        Py_LeaveRecursiveCall();
+    }
+    Py_DECREF(args);
+    return task;
+}
+#endif
+
 /* ctor(coro, loop=loop, [name=name,] [context=context,] eager_start=eager,
         **extra): name and context only when not None, as asyncio's own
    factory of 3.14 passes only what it was given (and every keyword costs
@@ -160,7 +192,7 @@ call_ctor(fa_state *st, PyObject *ctor, PyObject *loop, PyObject *coro, PyObject
 {
     Py_ssize_t nextra = extra_names == NULL ? 0 : PyTuple_GET_SIZE(extra_names);
 #if FA_CTOR_POOL
-    if (ctor == st->task_type && nextra == 0 && st->ctor_pooled) {
+    if (ctor == st->task_type && nextra == 0 && st->ctor_is_c_task) {
         return new_task_pooled(st, coro, loop, name, context, eager);
     }
 #endif
@@ -244,9 +276,20 @@ factory_create(FactoryObject *f, PyObject *loop, PyObject *coro,
             if (now == FA_EAGER_HIDING) {
                 fa_hide_handled(&hidden);
             }
+            PyObject *task;   /* new */
             FA_EAGER_STEP_ENTER(clean);
-            PyObject *task = call_ctor(f->st, f->ctor, loop, coro, name, context,
-                                       Py_True, extra_values, extra_names);
+#if FA_CTOR_LOOP_FROM_THREAD
+            if (f->st->ctor_eager_kwargs != NULL && f->ctor == f->st->task_type
+                    && name == Py_None && context == Py_None
+                    && extra_names == NULL) {
+                task = new_task_here(f->st, coro);
+            }
+            else
+#endif
+            {
+                task = call_ctor(f->st, f->ctor, loop, coro, name, context,
+                                 Py_True, extra_values, extra_names);
+            }
             FA_EAGER_STEP_LEAVE(clean);
             if (now == FA_EAGER_HIDING) {
                 fa_give_back_handled(&hidden);
@@ -1177,16 +1220,45 @@ fa_factory_init(fa_state *st, PyObject *module)
     if (st->core_create_task == NULL) {
         return -1;
     }
-#if FA_CTOR_POOL
+#if FA_CTOR_POOL || FA_CTOR_LOOP_FROM_THREAD
     PyObject *c_task = fa_c_task_type();   /* new */
     if (c_task == NULL) {
         PyErr_Clear();   /* a Python asyncio.Task: called as any callable */
     }
     else {
         PyTypeObject *tt = FA_TYPE(st, task_type);
-        st->ctor_pooled = tt->tp_new == ((PyTypeObject *)c_task)->tp_new
+        st->ctor_is_c_task = tt->tp_new == ((PyTypeObject *)c_task)->tp_new
             && tt->tp_init == ((PyTypeObject *)c_task)->tp_init;
         Py_DECREF(c_task);
+    }
+#endif
+#if FA_CTOR_LOOP_FROM_THREAD
+    /* The constructor takes the loop from the thread state, where
+       _asyncio._get_running_loop reads it: the factory's "running here"
+       must come from that same function. */
+    PyObject *c_running = fa_import_attr("_asyncio",
+                                         "_get_running_loop");   /* new */
+    if (c_running == NULL) {
+        PyErr_Clear();
+    }
+    if (c_running == st->get_running_loop && st->ctor_is_c_task
+            && FA_CTOR_LOOP_FROM_THREAD_NOW()) {
+        st->ctor_eager_kwargs = PyDict_New();
+        if (st->ctor_eager_kwargs == NULL
+                || PyDict_SetItem(st->ctor_eager_kwargs, st->str_eager_start,
+                                  Py_True) < 0) {
+            Py_XDECREF(c_running);
+            return -1;
+        }
+    }
+    Py_XDECREF(c_running);
+    if (PyModule_AddIntConstant(module, "CTOR_LOOP_FROM_THREAD",
+                                st->ctor_eager_kwargs != NULL) < 0) {
+        return -1;
+    }
+#else
+    if (PyModule_AddIntConstant(module, "CTOR_LOOP_FROM_THREAD", 0) < 0) {
+        return -1;
     }
 #endif
     PyObject *factory = make_factory(st, module, st->task_type);   /* new */

@@ -93,7 +93,9 @@
     /* ("loop", ["name",] ["context",] "eager_start"), by which of the two \
        optional ones are given; ("context",); ("loop",) */ \
     X(kwnames_ctor0) X(kwnames_ctor1) X(kwnames_ctor2) X(kwnames_ctor3) \
-    X(kwnames_context) X(kwnames_loop)
+    X(kwnames_context) X(kwnames_loop) \
+    /* {"eager_start": True} (FA_CTOR_LOOP_FROM_THREAD), or NULL */ \
+    X(ctor_eager_kwargs)
 
 /* loopcache.c: a loop's _task_factory, _closed, _debug, _thread_id and
    _ready, borrowed from its __dict__ while the state is FA_CACHE_VALID
@@ -170,11 +172,11 @@ typedef struct {
     PyObject *ctor_args[FA_CTOR_POOL];
     PyObject *ctor_kwargs[FA_CTOR_POOL];
     int ctor_pool_len;
-    /* task_type makes its tasks with _asyncio.Task's own tp_new and
-       tp_init (checked at import): only then does the factory use the
-       pool. */
-    int ctor_pooled;
 #endif
+    /* task_type makes its tasks with _asyncio.Task's own tp_new and
+       tp_init (checked at import, 3.12+): only then does the factory call
+       them itself (the pool, new_task_here). */
+    int ctor_is_c_task;
 } fa_state;
 
 #define FA_TYPE(st, name) ((PyTypeObject *)(st)->name)
