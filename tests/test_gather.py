@@ -256,6 +256,23 @@ def test_asyncio_gather_keeps_its_behaviour_on_other_loops(fa):
         loop.close()
 
 
+def test_outside_a_running_loop_outer_is_its_arguments_loops(
+        fa, make_loop, loop_kind):
+    """Without a running loop, gather() makes the returned future for the
+    loop of its first argument, as 3.14's does; the running loop of another
+    thread is not this one's."""
+    loop = make_loop(fa, loop_kind)
+    try:
+        future = loop.create_future()
+        outer = fa.gather(future)
+        assert type(outer) is asyncio.tasks._GatheringFuture
+        assert outer.get_loop() is loop
+        future.set_result(1)
+        assert loop.run_until_complete(outer) == [1]
+    finally:
+        loop.close()
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 10),
                     reason="gather(loop=) was removed in 3.10")
 def test_loop_argument_goes_to_the_stdlib_with_its_warning(fa, run):

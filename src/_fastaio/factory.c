@@ -1233,25 +1233,17 @@ fa_factory_init(fa_state *st, PyObject *module)
     }
 #endif
 #if FA_CTOR_LOOP_FROM_THREAD
-    /* The constructor takes the loop from the thread state, where
-       _asyncio._get_running_loop reads it: the factory's "running here"
-       must come from that same function. */
-    PyObject *c_running = fa_import_attr("_asyncio",
-                                         "_get_running_loop");   /* new */
-    if (c_running == NULL) {
-        PyErr_Clear();
-    }
-    if (c_running == st->get_running_loop && st->ctor_is_c_task
+    /* The factory's "running here" must come from where the constructor
+       takes the loop. */
+    if (st->loop_from_thread && st->ctor_is_c_task
             && FA_CTOR_LOOP_FROM_THREAD_NOW()) {
         st->ctor_eager_kwargs = PyDict_New();
         if (st->ctor_eager_kwargs == NULL
                 || PyDict_SetItem(st->ctor_eager_kwargs, st->str_eager_start,
                                   Py_True) < 0) {
-            Py_XDECREF(c_running);
             return -1;
         }
     }
-    Py_XDECREF(c_running);
     if (PyModule_AddIntConstant(module, "CTOR_LOOP_FROM_THREAD",
                                 st->ctor_eager_kwargs != NULL) < 0) {
         return -1;
