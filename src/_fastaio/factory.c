@@ -29,6 +29,29 @@ static void factory_dealloc(FactoryObject *self);
    this file's (no module state is needed to tell). */
 #define IS_FACTORY(op) (Py_TYPE(op)->tp_dealloc == (destructor)factory_dealloc)
 
+#if FA_CTOR_POOL || FA_CTOR_LOOP_FROM_THREAD
+/* task_type(*args, **kwargs), made as type.__call__ makes it (tp_new, then
+   the tp_init of the object's type if it is an instance) for the C Task,
+   whose __init__ keeps neither container (new reference, or NULL with an
+   error set). */
+static PyObject *
+new_c_task(fa_state *st, PyObject *args, PyObject *kwargs)
+{
+    if (Py_EnterRecursiveCall(" while calling a Python object") != 0) {
+        return NULL;
+    }
+    PyTypeObject *tp = FA_TYPE(st, task_type);
+    PyObject *task = tp->tp_new(tp, args, kwargs);   /* new */
+    if (task != NULL && PyObject_TypeCheck(task, tp)
+            && Py_TYPE(task)->tp_init != NULL
+            && Py_TYPE(task)->tp_init(task, args, kwargs) < 0) {
+        Py_CLEAR(task);
+    }
+    Py_LeaveRecursiveCall();
+    return task;
+}
+#endif
+
 #if FA_CTOR_POOL
 /* The number of keys of a pooled keywords dict. */
 #define FA_CTOR_NKEYS 4
@@ -115,9 +138,8 @@ ctor_args_give(fa_state *st, PyObject *args, PyObject *kwargs,
 }
 
 /* task_type(coro, loop=loop, name=name, context=context,
-   eager_start=eager), made as type.__call__ makes it (tp_new, then the
-   tp_init of the object's type if it is an instance), with an arguments
-   tuple and a keywords dict from st's pool.  The C Task's __init__ takes
+   eager_start=eager), made by new_c_task with an arguments tuple and a
+   keywords dict from st's pool.  The C Task's __init__ takes
    name=None and context=None as not given, and keeps neither container;
    nested calls (a first step that creates tasks) take other pairs. */
 static PyObject *
@@ -135,16 +157,8 @@ new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
             && (context == Py_None
                 || PyDict_SetItem(kwargs, st->str_context, context) == 0)
             && (eager == Py_True
-                || PyDict_SetItem(kwargs, st->str_eager_start, eager) == 0)
-            && Py_EnterRecursiveCall(" while calling a Python object") == 0) {
-        PyTypeObject *tp = FA_TYPE(st, task_type);
-        task = tp->tp_new(tp, args, kwargs);
-        if (task != NULL && PyObject_TypeCheck(task, tp)
-                && Py_TYPE(task)->tp_init != NULL
-                && Py_TYPE(task)->tp_init(task, args, kwargs) < 0) {
-            Py_CLEAR(task);
-        }
-        Py_LeaveRecursiveCall();
+                || PyDict_SetItem(kwargs, st->str_eager_start, eager) == 0)) {
+        task = new_c_task(st, args, kwargs);
     }
     ctor_args_give(st, args, kwargs, name, context, eager);
     return task;
@@ -152,11 +166,11 @@ new_task_pooled(fa_state *st, PyObject *coro, PyObject *loop,
 #endif  /* FA_CTOR_POOL */
 
 #if FA_CTOR_LOOP_FROM_THREAD
-/* task_type(coro, eager_start=True), made as new_task_pooled makes it, for
-   a start on the loop that runs in this thread (the constructor takes it
-   from there: see compat.h) with neither name nor context.  The keywords
-   dict is st's, made once, never changed and kept by nobody else (the C
-   Task's __init__ only reads it), so threads share it. */
+/* task_type(coro, eager_start=True), made by new_c_task, for a start on
+   the loop that runs in this thread (the constructor takes it from there:
+   see compat.h) with neither name nor context.  The keywords dict is
+   st's, made once, never changed and kept by nobody else (the C Task's
+   __init__ only reads it), so threads share it. */
 static PyObject *
 new_task_here(fa_state *st, PyObject *coro)
 {
@@ -164,18 +178,7 @@ new_task_here(fa_state *st, PyObject *coro)
     if (args == NULL) {
         return NULL;
     }
-    PyObject *task = NULL;   /* new */
-    if (Py_EnterRecursiveCall(" while calling a Python object") == 0) {
-        PyTypeObject *tp = FA_TYPE(st, task_type);
-        task = tp->tp_new(tp, args, st->ctor_eager_kwargs);
-        if (task != NULL && PyObject_TypeCheck(task, tp)
-                && Py_TYPE(task)->tp_init != NULL
-                && Py_TYPE(task)->tp_init(task, args,
-                                          st->ctor_eager_kwargs) < 0) {
-            Py_CLEAR(task);
-        }
-        Py_LeaveRecursiveCall();
-    }
+    PyObject *task = new_c_task(st, args, st->ctor_eager_kwargs);   /* new */
     Py_DECREF(args);
     return task;
 }
