@@ -1236,24 +1236,23 @@ fa_factory_init(fa_state *st, PyObject *module)
     }
 #endif
 #if FA_CTOR_LOOP_FROM_THREAD
-    /* The factory's "running here" must come from where the constructor
-       takes the loop. */
-    if (st->loop_from_thread && st->ctor_is_c_task
-            && FA_CTOR_LOOP_FROM_THREAD_NOW()) {
+    /* The factory's "running here" (fa_running_loop) must come from where
+       the constructor takes the loop: the thread state, which
+       _asyncio._get_running_loop reads. */
+    PyObject *c_running = fa_import_attr("_asyncio",
+                                         "_get_running_loop");   /* new */
+    if (c_running == NULL) {
+        PyErr_Clear();
+    }
+    int same_source = c_running != NULL && c_running == st->get_running_loop;
+    Py_XDECREF(c_running);
+    if (same_source && st->ctor_is_c_task && FA_CTOR_LOOP_FROM_THREAD_NOW()) {
         st->ctor_eager_kwargs = PyDict_New();
         if (st->ctor_eager_kwargs == NULL
                 || PyDict_SetItem(st->ctor_eager_kwargs, st->str_eager_start,
                                   Py_True) < 0) {
             return -1;
         }
-    }
-    if (PyModule_AddIntConstant(module, "CTOR_LOOP_FROM_THREAD",
-                                st->ctor_eager_kwargs != NULL) < 0) {
-        return -1;
-    }
-#else
-    if (PyModule_AddIntConstant(module, "CTOR_LOOP_FROM_THREAD", 0) < 0) {
-        return -1;
     }
 #endif
     PyObject *factory = make_factory(st, module, st->task_type);   /* new */

@@ -127,11 +127,6 @@ typedef struct {
     FA_STATE_OBJECTS(FA_FIELD)
 #undef FA_FIELD
     int forked;              /* in a child of fork(): slow running loop */
-    /* 3.12+: get_running_loop is _asyncio._get_running_loop, which reads
-       the running loop where asyncio's C Future(loop=None) takes it from:
-       a task made for the loop that fa_running_loop returned may then be
-       made without loop= (factory.c, new_task_here). */
-    int loop_from_thread;
     /* 3.9-3.11: where _asyncio.Task keeps what fastaio.Task touches,
        located at import (task39.c). */
     initproc base_init;

@@ -763,16 +763,6 @@ init_state(fa_state *st)
     if (st->get_running_loop == NULL || st->get_event_loop == NULL) {
         return -1;
     }
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *c_running = fa_import_attr("_asyncio",
-                                         "_get_running_loop");   /* new */
-    if (c_running == NULL) {
-        PyErr_Clear();
-    }
-    st->loop_from_thread = c_running != NULL
-        && c_running == st->get_running_loop;
-    Py_XDECREF(c_running);
-#endif
     st->base_loop = fa_import_attr("asyncio.base_events", "BaseEventLoop");
     if (st->base_loop == NULL) {
         return -1;
@@ -930,6 +920,8 @@ core_exec(PyObject *m)
 #else
             || PyModule_AddIntConstant(m, "LOOP_VALUE_READS", 0) < 0
 #endif
+            || PyModule_AddIntConstant(m, "CTOR_LOOP_FROM_THREAD",
+                                       st->ctor_eager_kwargs != NULL) < 0
 #if !FA_NATIVE_CURRENT_TASK
             || PyModule_AddIntConstant(m, "FAST_RUNNING_LOOP",
                                        st->holder_type != NULL) < 0
